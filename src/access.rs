@@ -1,0 +1,164 @@
+//! API keys: who may read and who may write. Keys are shown once and stored hashed.
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// What a key may do; each scope includes the ones before it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: the key they presented, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caller {
+    pub key_id: Option<Uuid>,
+    pub scope: Option<Scope>,
+}
+
+impl Caller {
+    pub fn require(&self, needed: Scope) -> ApiResult<()> {
+        match self.scope {
+            None => Err(ApiError::Unauthorized),
+            Some(scope) if scope >= needed => Ok(()),
+            Some(_) => Err(ApiError::Forbidden(needed.as_str())),
+        }
+    }
+
+    pub fn require_write(&self) -> ApiResult<()> {
+        self.require(Scope::Write)
+    }
+}
+
+const PREFIX: &str = "chy";
+
+/// A newly made key: its id and the secret text, shown once.
+pub struct NewKey {
+    pub id: Uuid,
+    pub token: String,
+}
+
+/// Creates a key; the token is `chy_<id>_<secret>` and only the secret's hash is kept.
+pub async fn create_key(db: &PgPool, name: &str, scope: Scope) -> anyhow::Result<NewKey> {
+    let id = Uuid::now_v7();
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let secret = URL_SAFE_NO_PAD.encode(secret);
+    sqlx::query("INSERT INTO api_keys (id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(name)
+        .bind(scope.as_str())
+        .bind(&Sha256::digest(secret.as_bytes())[..])
+        .execute(db)
+        .await?;
+    Ok(NewKey {
+        id,
+        token: format!("{PREFIX}_{}_{secret}", id.simple()),
+    })
+}
+
+/// Revokes a key; returns whether it existed and was live.
+pub async fn revoke_key(db: &PgPool, id: Uuid) -> anyhow::Result<bool> {
+    let result =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(db)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Checks a presented token against the stored hash in constant time.
+async fn authenticate(db: &PgPool, token: &str) -> ApiResult<Caller> {
+    let invalid = || ApiError::Unauthorized;
+    let mut parts = token.splitn(3, '_');
+    let (Some(PREFIX), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let id = Uuid::try_parse(id).map_err(|_| invalid())?;
+    let stored: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT scope, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let (scope, hash) = stored.ok_or_else(invalid)?;
+    let presented = Sha256::digest(secret.as_bytes());
+    if !bool::from(presented[..].ct_eq(&hash)) {
+        return Err(invalid());
+    }
+    Ok(Caller {
+        key_id: Some(id),
+        scope: Scope::parse(&scope),
+    })
+}
+
+/// Identifies the caller of every request and enforces the read policy; handlers
+/// that write ask the `Caller` for the write scope.
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(|token| token.trim().to_owned());
+    let caller = match token {
+        Some(token) => match authenticate(&state.db, &token).await {
+            Ok(caller) => caller,
+            Err(error) => return error.into_response(),
+        },
+        None if request.headers().contains_key(header::AUTHORIZATION) => {
+            return ApiError::BadRequest("the Authorization header must be `Bearer <key>`".into())
+                .into_response();
+        }
+        None => Caller::default(),
+    };
+    let reading = matches!(*request.method(), Method::GET | Method::HEAD);
+    if reading && state.settings.require_read_key && request.uri().path().starts_with("/v1/") {
+        if let Err(error) = caller.require(Scope::Read) {
+            return error.into_response();
+        }
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}

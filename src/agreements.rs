@@ -1,0 +1,341 @@
+//! What a meeting agreed, pledged, planned or signed, and the filters across all of it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::country::CountryCode;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, MergePatch, Path, Query};
+use crate::json::{JsonText, created};
+use crate::meetings::document;
+use crate::pagination::{self, Limit};
+use crate::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/agreements", get(list))
+        .route("/v1/meetings/{id}/agreements", post(add))
+        .route(
+            "/v1/agreements/{id}",
+            get(show).patch(update).delete(remove),
+        )
+}
+
+/// An agreement as clients send it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub kind: Option<AgreementKind>,
+    #[serde(default)]
+    pub status: Option<AgreementStatus>,
+    #[serde(default)]
+    pub parties: Vec<CountryCode>,
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+    #[serde(default)]
+    pub signed_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub due_by: Option<NaiveDate>,
+}
+
+impl AgreementInput {
+    pub fn check(&self, field: &str, checks: &mut Checks) {
+        let prefix = if field.is_empty() {
+            String::new()
+        } else {
+            format!("{field}.")
+        };
+        checks.text(format!("{prefix}title"), &self.title, 500);
+        if self
+            .description
+            .as_deref()
+            .is_some_and(|d| d.chars().count() > 20_000)
+        {
+            checks.fail(
+                format!("{prefix}description"),
+                "must be at most 20000 characters",
+            );
+        }
+    }
+
+    fn parties(&self) -> Vec<&'static str> {
+        let mut parties: Vec<&'static str> = self.parties.iter().map(|c| c.as_str()).collect();
+        parties.sort_unstable();
+        parties.dedup();
+        parties
+    }
+}
+
+/// Writes agreements after any the meeting already has; returns their ids.
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    inputs: &[AgreementInput],
+) -> ApiResult<Vec<Uuid>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        idx: usize,
+        title: &'a str,
+        description: Option<&'a str>,
+        kind: &'static str,
+        status: &'static str,
+        parties: Vec<&'static str>,
+        topics: Vec<&'a str>,
+        signed_on: Option<NaiveDate>,
+        due_by: Option<NaiveDate>,
+    }
+    let rows: Vec<Row> = inputs
+        .iter()
+        .enumerate()
+        .map(|(idx, a)| Row {
+            id: Uuid::now_v7(),
+            idx,
+            title: a.title.trim(),
+            description: a.description.as_deref(),
+            kind: a.kind.unwrap_or(AgreementKind::Other).as_str(),
+            status: a.status.unwrap_or(AgreementStatus::Agreed).as_str(),
+            parties: a.parties(),
+            topics: a.topics.iter().map(Topic::as_str).collect(),
+            signed_on: a.signed_on,
+            due_by: a.due_by,
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO agreements (id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by,
+                                 position)
+         SELECT r.id, $1, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by,
+                r.idx + coalesce((SELECT max(position) + 1 FROM agreements WHERE meeting_id = $1), 0)
+         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, title text, description text, kind text, status text,
+                                          parties text[], topics text[], signed_on date, due_by date)",
+    )
+    .bind(meeting_id)
+    .bind(sqlx::types::Json(&rows))
+    .execute(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|row| row.id).collect())
+}
+
+async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT agreement_json(a)::text FROM agreements a WHERE a.id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    json.ok_or(ApiError::NotFound("agreement"))
+}
+
+fn check_single(input: &AgreementInput) -> ApiResult<()> {
+    let mut checks = Checks::default();
+    input.check("", &mut checks);
+    checks.finish()
+}
+
+async fn add(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(meeting_id): Path<Uuid>,
+    Json(input): Json<AgreementInput>,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    check_single(&input)?;
+    let mut tx = state.db.begin().await?;
+    document::lock(&mut tx, meeting_id).await?;
+    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input)).await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, ids[0]).await?;
+    tx.commit().await?;
+    Ok(created(&format!("/v1/agreements/{}", ids[0]), body))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = state.db.acquire().await?;
+    Ok(JsonText(fetch(&mut conn, id).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<JsonText> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
+        "SELECT meeting_id, (agreement_json(a)::jsonb - 'id' - 'meeting_id') FROM agreements a WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("agreement"))?;
+    json_patch::merge(&mut value, &patch);
+    let input: AgreementInput = crate::extract::deserialize(value)?;
+    check_single(&input)?;
+    sqlx::query(
+        "UPDATE agreements SET title = $2, description = $3, kind = $4, status = $5, parties = $6, topics = $7,
+                               signed_on = $8, due_by = $9
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(input.title.trim())
+    .bind(input.description.as_deref())
+    .bind(input.kind.unwrap_or(AgreementKind::Other).as_str())
+    .bind(input.status.unwrap_or(AgreementStatus::Agreed).as_str())
+    .bind(input.parties())
+    .bind(input.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
+    .bind(input.signed_on)
+    .bind(input.due_by)
+    .execute(&mut *tx)
+    .await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(JsonText(body))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let meeting_id: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM agreements WHERE id = $1 RETURNING meeting_id")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let meeting_id = meeting_id.ok_or(ApiError::NotFound("agreement"))?;
+    document::touch(&mut tx, meeting_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of `GET /v1/agreements`. Dates are inclusive.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementFilters {
+    /// Every listed country is a party.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub party: Vec<CountryCode>,
+    /// Any of the listed statuses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<AgreementStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kind: Vec<AgreementKind>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic: Vec<Topic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_before: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_after: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub limit: Limit,
+    #[serde(default, skip_serializing)]
+    pub cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(filters): Query<AgreementFilters>,
+) -> ApiResult<JsonText> {
+    let query = filters
+        .q
+        .as_deref()
+        .map(crate::search::Query::parse)
+        .transpose()?;
+    let after: Option<(NaiveDate, i32, Uuid)> = filters
+        .cursor
+        .as_deref()
+        .map(|cursor| pagination::decode(cursor, &filters))
+        .transpose()?;
+
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT (agreement_json(a)::jsonb || jsonb_build_object(
+                    'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text,
+                m.date, a.position, a.id
+         FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
+    );
+    if !filters.party.is_empty() {
+        let parties: Vec<&str> = filters.party.iter().map(|c| c.as_str()).collect();
+        sql.push(" AND a.parties @> ").push_bind(parties);
+    }
+    if !filters.status.is_empty() {
+        let statuses: Vec<&str> = filters.status.iter().map(|s| s.as_str()).collect();
+        sql.push(" AND a.status = ANY(")
+            .push_bind(statuses)
+            .push(")");
+    }
+    if !filters.kind.is_empty() {
+        let kinds: Vec<&str> = filters.kind.iter().map(|k| k.as_str()).collect();
+        sql.push(" AND a.kind = ANY(").push_bind(kinds).push(")");
+    }
+    if !filters.topic.is_empty() {
+        let topics: Vec<&str> = filters.topic.iter().map(Topic::as_str).collect();
+        sql.push(" AND a.topics @> ").push_bind(topics);
+    }
+    if let Some(date) = filters.due_before {
+        sql.push(" AND a.due_by <= ").push_bind(date);
+    }
+    if let Some(date) = filters.due_after {
+        sql.push(" AND a.due_by >= ").push_bind(date);
+    }
+    if let Some(from) = filters.from {
+        sql.push(" AND m.date >= ").push_bind(from);
+    }
+    if let Some(to) = filters.to {
+        sql.push(" AND m.date <= ").push_bind(to);
+    }
+    if let Some(meeting_id) = filters.meeting_id {
+        sql.push(" AND a.meeting_id = ").push_bind(meeting_id);
+    }
+    if let Some(q) = &query {
+        sql.push(" AND a.search @@ ");
+        q.push_tsquery(&mut sql);
+    }
+    if let Some((date, position, id)) = after {
+        sql.push(" AND (m.date, a.position, a.id) < (")
+            .push_bind(date)
+            .push(", ")
+            .push_bind(position);
+        sql.push(", ").push_bind(id).push(")");
+    }
+    sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
+        .push_bind(filters.limit.get() + 1);
+
+    let rows: Vec<(String, NaiveDate, i32, Uuid)> =
+        sql.build_query_as().fetch_all(&state.db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, date, position, id)) if more => {
+            Some(pagination::encode(&(date, position, id), &filters))
+        }
+        _ => None,
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(JsonText(pagination::page_json(&items, next, None)))
+}

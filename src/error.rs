@@ -1,0 +1,222 @@
+//! The one error type: every failure becomes an RFC 9457 problem+json response.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The problem+json media type.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One rejected field of a request, named by its JSON path.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this request needs an API key: send `Authorization: Bearer <key>`")]
+    Unauthorized,
+    #[error("this API key lacks the `{0}` scope")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// One invalid field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An RFC 9457 problem document. `instance` and `request_id` are filled in by the
+/// problem middleware, which knows the request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            instance: None,
+            request_id: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Renders the problem as a response. The problem also rides along as an
+    /// extension so the middleware can add the request's id and path.
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut problem = Problem::new(status, self.to_string());
+        match self {
+            Self::Validation(errors) => {
+                problem.detail = match errors.as_slice() {
+                    [one] => format!("`{}`: {}", one.field, one.message),
+                    many => format!("{} fields are invalid", many.len()),
+                };
+                problem.errors = errors;
+            }
+            Self::Internal(error) => {
+                tracing::error!(error = ?error, "request failed");
+                problem.detail =
+                    "the server failed to handle this request; it has been logged".into();
+            }
+            _ => {}
+        }
+        let mut response = problem.into_response_with(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        use sqlx::Error;
+        match &error {
+            Error::PoolTimedOut | Error::PoolClosed | Error::Io(_) => return Self::Unavailable,
+            Error::Database(db) => {
+                if let Some(mapped) =
+                    from_database_error(db.code().as_deref(), db.constraint(), db.message())
+                {
+                    return mapped;
+                }
+            }
+            _ => {}
+        }
+        Self::Internal(error.into())
+    }
+}
+
+/// Maps what the database refused to the client's mistake it stands for.
+fn from_database_error(
+    code: Option<&str>,
+    constraint: Option<&str>,
+    message: &str,
+) -> Option<ApiError> {
+    let mapped = match (code?, constraint) {
+        ("23505", Some("meeting_identifier_key")) => {
+            ApiError::Conflict("a meeting with this identifier already exists".into())
+        }
+        ("23505", Some("person_identifier_key")) => {
+            ApiError::Conflict("a person with this identifier already exists".into())
+        }
+        ("23505", _) => ApiError::Conflict("this would duplicate an existing record".into()),
+        ("23503", _) => ApiError::Conflict(
+            "this record is referenced by others, or references one that does not exist".into(),
+        ),
+        ("23514", Some(name)) => {
+            ApiError::field(constraint_field(name), format!("breaks the rule `{name}`"))
+        }
+        ("23514" | "23502", None) => ApiError::field("", message.to_owned()),
+        // Text the database cannot hold or index: NUL bytes, overlong search documents.
+        ("22021" | "22001" | "54000" | "22P05", _) => ApiError::field("", message.to_owned()),
+        // Serialisation failures and deadlocks: the client may retry.
+        ("40001" | "40P01", _) => {
+            ApiError::Conflict("a concurrent write conflicted; retry the request".into())
+        }
+        // The server is shutting down or refusing connections.
+        ("57P01" | "57P02" | "57P03" | "53300", _) => ApiError::Unavailable,
+        _ => return None,
+    };
+    Some(mapped)
+}
+
+/// The request field a named check constraint guards, e.g. `meeting_dates_ordered` → `end_date`.
+fn constraint_field(constraint: &str) -> &'static str {
+    match constraint {
+        "meeting_dates_ordered" => "end_date",
+        "meeting_title_length" | "agreement_title_length" => "title",
+        "meeting_summary_length" => "summary",
+        "meeting_lat_range" => "location.lat",
+        "meeting_lon_range" => "location.lon",
+        "participant_is_someone" => "participant",
+        "statement_text_length" => "text",
+        "person_name_length" => "name",
+        _ => "",
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+/// Handlers' result type.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,203 @@
+//! Extractors whose every rejection is a problem+json naming what was wrong.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{ApiError, FieldError};
+
+/// A JSON request body, checked for content type, syntax, NUL characters and shape.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        require_content_type(&req, &["application/json"])?;
+        let value = json_body(req, state).await?;
+        deserialize(value).map(Json)
+    }
+}
+
+/// An RFC 7396 JSON Merge Patch body (`application/merge-patch+json`; plain JSON is
+/// accepted too, since curl users rarely set the precise type).
+pub struct MergePatch(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for MergePatch {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        require_content_type(&req, &["application/merge-patch+json", "application/json"])?;
+        let value = json_body(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "a merge patch must be a JSON object".into(),
+            ));
+        }
+        Ok(MergePatch(value))
+    }
+}
+
+fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+    let given = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match given {
+        Some(media) if accepted.contains(&media.as_str()) => Ok(()),
+        Some(media) => Err(ApiError::UnsupportedMediaType(format!(
+            "expected a body of type {}, got `{media}`",
+            accepted.join(" or ")
+        ))),
+        None => Err(ApiError::UnsupportedMediaType(format!(
+            "expected a body of type {}; set the Content-Type header",
+            accepted.join(" or ")
+        ))),
+    }
+}
+
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(body_rejection)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
+    let mut errors = Vec::new();
+    find_nul_characters(&value, &mut String::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Maps a body-reading failure: over the size limit is a 413, anything else a 400.
+pub fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES)
+    } else {
+        ApiError::BadRequest(format!("the request body could not be read: {rejection}"))
+    }
+}
+
+/// Postgres text cannot hold U+0000, so such strings are refused up front, by path.
+fn find_nul_characters(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            errors.push(FieldError::new(
+                path.clone(),
+                "text must not contain NUL (U+0000) characters",
+            ));
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                find_nul_characters(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if key.contains('\0') {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "keys must not contain NUL characters",
+                    ));
+                }
+                find_nul_characters(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Deserializes a JSON value into a request type, naming the failing field by path.
+pub fn deserialize<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::Validation(vec![field_error(&path, message)])
+    })
+}
+
+/// serde reports a missing field at its parent; name the field itself instead.
+fn field_error(path: &str, message: String) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let field = if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return FieldError::new(field, "is required");
+    }
+    // serde_json appends positions that mean nothing once the body is parsed.
+    let message = match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    };
+    FieldError::new(path, message)
+}
+
+/// Path parameters; a malformed id is a 400 naming the parameter.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => Err(ApiError::BadRequest(
+                format!("invalid path parameter: {}", error.body_text()),
+            )),
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// Query parameters, with repeated keys (`country=CUB&country=RUS`) as lists and
+/// unknown or malformed parameters refused by name.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.inner().to_string();
+                let field = if path == "." { String::new() } else { path };
+                ApiError::BadRequest(if field.is_empty() {
+                    format!("invalid query: {message}")
+                } else {
+                    format!("invalid query parameter `{field}`: {message}")
+                })
+            })
+    }
+}

@@ -1,0 +1,99 @@
+//! Chancery: structured records of diplomatic meetings over HTTP.
+
+pub mod access;
+pub mod agreements;
+pub mod countries;
+pub mod country;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod import;
+pub mod json;
+pub mod meetings;
+pub mod pagination;
+pub mod participants;
+pub mod people;
+pub mod problems;
+pub mod search;
+pub mod seed;
+pub mod settings;
+pub mod statements;
+pub mod system;
+pub mod vocabulary;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::middleware;
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use settings::Settings;
+
+/// The largest request body accepted, in bytes. Large enough for any real meeting
+/// document; anything bigger is refused with 413 before it is read.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+/// The request id header, taken from the client or generated.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .merge(meetings::router())
+        .merge(participants::router())
+        .merge(statements::router())
+        .merge(agreements::router())
+        .merge(people::router())
+        .merge(countries::router())
+        .merge(system::router())
+        .fallback(problems::not_found)
+        .method_not_allowed_fallback(problems::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::identify,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(problems::panic))
+        .layer(middleware::from_fn(problems::finish))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|path| path.as_str().to_owned())
+                    .unwrap_or_else(|| "unmatched".into());
+                let id = request
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                tracing::info_span!("request", method = %request.method(), route, request_id = id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// How long a request may run before it is answered with 503.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,0 +1,241 @@
+//! Meetings: whole documents in and out, merge-patch edits, and the filtered list.
+
+pub mod document;
+pub mod list;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use chrono::NaiveDate;
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, MergePatch, Path, Query};
+use crate::json::{JsonText, created};
+use crate::pagination;
+use crate::vocabulary::Checks;
+use document::MeetingInput;
+use list::{MeetingFilters, Sort};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/meetings", get(list).post(create))
+        .route("/v1/meetings/{id}", get(show).patch(update).delete(remove))
+}
+
+fn etag(version: i32) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a quoted number is a valid header")
+}
+
+/// Honours `If-Match`: the write goes ahead only on the version the client last saw.
+fn check_if_match(headers: &HeaderMap, version: i32) -> ApiResult<()> {
+    let Some(wanted) = headers.get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let wanted = wanted.to_str().unwrap_or_default();
+    let current = format!("\"{version}\"");
+    let matches = wanted
+        .split(',')
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == current);
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed(format!(
+            "the meeting has changed: its current version is {current}; fetch it again and retry"
+        )))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(meeting): Json<MeetingInput>,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    meeting.check()?;
+    let id = Uuid::now_v7();
+    let mut tx = state.db.begin().await?;
+    document::insert(&mut tx, id, &meeting).await?;
+    let (body, version) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    tx.commit().await?;
+    let mut response = created(&format!("/v1/meetings/{id}"), body);
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let (body, version) = document::fetch(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    let tag = etag(version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|given| given == tag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(([(header::ETAG, tag)], JsonText(body)).into_response())
+}
+
+/// The fields a merge patch may change; the embedded lists have endpoints of their own.
+const LIST_FIELDS: [&str; 3] = ["participants", "statements", "agreements"];
+const READ_ONLY_FIELDS: [&str; 5] = ["id", "countries", "created_at", "updated_at", "version"];
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    let mut checks = Checks::default();
+    for field in LIST_FIELDS {
+        if patch.get(field).is_some() {
+            checks.fail(
+                field,
+                format!("edit {field} through /v1/meetings/{{id}}/{field} and /v1/{field}/{{id}}"),
+            );
+        }
+    }
+    for field in READ_ONLY_FIELDS {
+        if patch.get(field).is_some() {
+            checks.fail(field, "is set by the server and cannot be changed");
+        }
+    }
+    checks.finish()?;
+
+    let mut tx = state.db.begin().await?;
+    let version = document::lock(&mut tx, id).await?;
+    check_if_match(&headers, version)?;
+    let (current, _) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&current).map_err(anyhow::Error::from)?;
+    if let Some(fields) = value.as_object_mut() {
+        for field in LIST_FIELDS.iter().chain(&READ_ONLY_FIELDS) {
+            fields.remove(*field);
+        }
+    }
+    json_patch::merge(&mut value, &patch);
+    let meeting: MeetingInput = crate::extract::deserialize(value)?;
+    let mut checks = Checks::default();
+    meeting.check_own_fields(&mut checks);
+    checks.finish()?;
+
+    let location = meeting.location.clone().unwrap_or_default();
+    sqlx::query(
+        "UPDATE meetings SET title = $2, summary = $3, kind = $4, date = $5, end_date = $6, start_time = $7,
+                city = $8, location_country = $9, venue = $10, lat = $11, lon = $12, host_country = $13,
+                topics = $14
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(meeting.title.trim())
+    .bind(meeting.summary.as_deref())
+    .bind(meeting.kind.unwrap_or(crate::vocabulary::MeetingKind::Other).as_str())
+    .bind(meeting.date)
+    .bind(meeting.end_date)
+    .bind(meeting.start_time)
+    .bind(location.city.as_deref())
+    .bind(location.country.map(|code| code.as_str()))
+    .bind(location.venue.as_deref())
+    .bind(location.lat)
+    .bind(location.lon)
+    .bind(meeting.host_country.map(|code| code.as_str()))
+    .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    document::write_sources_and_identifiers(&mut tx, id, &meeting.sources, &meeting.identifiers)
+        .await?;
+    document::touch(&mut tx, id).await?;
+    let (body, version) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    tx.commit().await?;
+    Ok(([(header::ETAG, etag(version))], JsonText(body)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let version = document::lock(&mut tx, id).await?;
+    check_if_match(&headers, version)?;
+    sqlx::query("DELETE FROM meetings WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(filters): Query<MeetingFilters>,
+) -> ApiResult<JsonText> {
+    let after: Option<(NaiveDate, Uuid)> = filters
+        .cursor
+        .as_deref()
+        .map(|cursor| pagination::decode(cursor, &filters))
+        .transpose()?;
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT meeting_summary(m)::text, m.date, m.id FROM meetings m WHERE true",
+    );
+    filters.push_conditions(&mut sql)?;
+    let (comparison, order) = match filters.sort {
+        Sort::Newest => (" < ", " ORDER BY m.date DESC, m.id DESC"),
+        Sort::Oldest => (" > ", " ORDER BY m.date, m.id"),
+    };
+    if let Some((date, id)) = after {
+        sql.push(" AND (m.date, m.id)")
+            .push(comparison)
+            .push("(")
+            .push_bind(date)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(order)
+        .push(" LIMIT ")
+        .push_bind(filters.limit.get() + 1);
+    let rows: Vec<(String, NaiveDate, Uuid)> = sql.build_query_as().fetch_all(&state.db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, date, id)) if more => Some(pagination::encode(&(date, id), &filters)),
+        _ => None,
+    };
+    let total = if filters.include_total {
+        let mut count: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT count(*) FROM meetings m WHERE true");
+        filters.push_conditions(&mut count)?;
+        Some(
+            count
+                .build_query_scalar::<i64>()
+                .fetch_one(&state.db)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(JsonText(pagination::page_json(&items, next, total)))
+}

@@ -1,0 +1,307 @@
+//! Who took part in a meeting: a named person, a body without one, or both.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::country::CountryCode;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, MergePatch, Path};
+use crate::json::{JsonText, created};
+use crate::meetings::document;
+use crate::vocabulary::{Checks, Side};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/meetings/{id}/participants", post(add))
+        .route(
+            "/v1/participants/{id}",
+            get(show).patch(update).delete(remove),
+        )
+}
+
+/// A participant as clients send it: a person by `person_id` or by `name` (+ `country`),
+/// or an `organization`, or a person on behalf of an organization.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub country: Option<CountryCode>,
+    #[serde(default)]
+    pub side: Option<Side>,
+}
+
+impl ParticipantInput {
+    pub fn check(&self, field: &str, checks: &mut Checks) {
+        if self.person_id.is_some() && self.name.is_some() {
+            checks.fail(
+                format!("{field}.name"),
+                "give `person_id` or `name`, not both",
+            );
+        }
+        if self.person_id.is_none() && self.name.is_none() && self.organization.is_none() {
+            checks.fail(
+                field.to_owned(),
+                "needs a `person_id`, a `name` or an `organization`",
+            );
+        }
+        checks.optional_text(format!("{field}.name"), self.name.as_deref(), 300);
+        checks.optional_text(
+            format!("{field}.organization"),
+            self.organization.as_deref(),
+            300,
+        );
+        checks.optional_text(format!("{field}.role"), self.role.as_deref(), 300);
+    }
+}
+
+/// A participant just written: what statements need to name their speaker.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub id: Uuid,
+    pub person_id: Option<Uuid>,
+}
+
+/// Fails with a 422 naming each `person_id` that is not a known person.
+pub async fn require_people(conn: &mut PgConnection, wanted: &[(String, Uuid)]) -> ApiResult<()> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
+    let known: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM people WHERE id = ANY($1)")
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut checks = Checks::default();
+    for (field, id) in wanted {
+        if !known.contains(id) {
+            checks.fail(field.clone(), format!("there is no person {id}"));
+        }
+    }
+    checks.finish()
+}
+
+/// The person each participant names: the given id, or the person found or created
+/// for its name and country.
+async fn resolve_people(
+    conn: &mut PgConnection,
+    inputs: &[ParticipantInput],
+    field: &str,
+) -> ApiResult<Vec<Option<Uuid>>> {
+    let by_id: Vec<(String, Uuid)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, p)| {
+            p.person_id
+                .map(|id| (format!("{field}[{index}].person_id"), id))
+        })
+        .collect();
+    require_people(conn, &by_id).await?;
+
+    #[derive(Serialize)]
+    struct Named<'a> {
+        idx: usize,
+        new_id: Uuid,
+        name: &'a str,
+        country: Option<&'static str>,
+    }
+    let mut named: Vec<Named> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, p)| {
+            let name = p.name.as_deref()?.trim();
+            Some(Named {
+                idx,
+                new_id: Uuid::now_v7(),
+                name,
+                country: p.country.map(|c| c.as_str()),
+            })
+        })
+        .collect();
+    // A fixed lock order keeps two writers naming the same new people from deadlocking.
+    named.sort_by(|a, b| (a.name, a.country).cmp(&(b.name, b.country)));
+    let mut people: Vec<Option<Uuid>> = inputs.iter().map(|p| p.person_id).collect();
+    if !named.is_empty() {
+        let resolved: Vec<(i32, Uuid)> = sqlx::query_as(
+            "SELECT r.idx, resolve_person(r.new_id, r.name, r.country)
+             FROM jsonb_to_recordset($1) AS r(idx int, new_id uuid, name text, country text)",
+        )
+        .bind(sqlx::types::Json(&named))
+        .fetch_all(&mut *conn)
+        .await?;
+        for (idx, person) in resolved {
+            people[idx as usize] = Some(person);
+        }
+    }
+    Ok(people)
+}
+
+/// Writes participants after any the meeting already has, in the caller's transaction.
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    inputs: &[ParticipantInput],
+    field: &str,
+) -> ApiResult<Vec<Written>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = resolve_people(conn, inputs, field).await?;
+
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        idx: usize,
+        person_id: Option<Uuid>,
+        organization: Option<&'a str>,
+        role: Option<&'a str>,
+        country: Option<&'static str>,
+        side: Option<&'static str>,
+    }
+    let rows: Vec<Row> = inputs
+        .iter()
+        .zip(&people)
+        .enumerate()
+        .map(|(idx, (p, person_id))| Row {
+            id: Uuid::now_v7(),
+            idx,
+            person_id: *person_id,
+            organization: p.organization.as_deref().map(str::trim),
+            role: p.role.as_deref().map(str::trim),
+            country: p.country.map(|c| c.as_str()),
+            side: p.side.map(Side::as_str),
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO participants (id, meeting_id, person_id, organization, role, country, side, position)
+         SELECT r.id, $1, r.person_id, r.organization, r.role, r.country, r.side,
+                r.idx + coalesce((SELECT max(position) + 1 FROM participants WHERE meeting_id = $1), 0)
+         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, person_id uuid, organization text, role text,
+                                          country text, side text)",
+    )
+    .bind(meeting_id)
+    .bind(sqlx::types::Json(&rows))
+    .execute(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Written {
+            id: row.id,
+            person_id: row.person_id,
+        })
+        .collect())
+}
+
+async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT participant_json(p)::text FROM participants p WHERE p.id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    json.ok_or(ApiError::NotFound("participant"))
+}
+
+async fn add(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(meeting_id): Path<Uuid>,
+    Json(input): Json<ParticipantInput>,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    let mut checks = Checks::default();
+    input.check("", &mut checks);
+    checks.finish()?;
+    let mut tx = state.db.begin().await?;
+    document::lock(&mut tx, meeting_id).await?;
+    let written = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), "").await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, written[0].id).await?;
+    tx.commit().await?;
+    Ok(created(
+        &format!("/v1/participants/{}", written[0].id),
+        body,
+    ))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = state.db.acquire().await?;
+    Ok(JsonText(fetch(&mut conn, id).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<JsonText> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
+        "SELECT meeting_id, json_build_object('person_id', person_id, 'organization', organization,
+                                              'role', role, 'country', country, 'side', side)::jsonb
+         FROM participants WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("participant"))?;
+    // Naming a person by name replaces the person given by id.
+    if patch.get("name").is_some_and(|name| !name.is_null()) {
+        value["person_id"] = serde_json::Value::Null;
+    }
+    json_patch::merge(&mut value, &patch);
+    let input: ParticipantInput = crate::extract::deserialize(value)?;
+    let mut checks = Checks::default();
+    input.check("", &mut checks);
+    checks.finish()?;
+    let people = resolve_people(&mut tx, std::slice::from_ref(&input), "").await?;
+    sqlx::query(
+        "UPDATE participants SET person_id = $2, organization = $3, role = $4, country = $5, side = $6
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(people[0])
+    .bind(input.organization.as_deref().map(str::trim))
+    .bind(input.role.as_deref().map(str::trim))
+    .bind(input.country.map(|c| c.as_str()))
+    .bind(input.side.map(Side::as_str))
+    .execute(&mut *tx)
+    .await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(JsonText(body))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let meeting_id: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM participants WHERE id = $1 RETURNING meeting_id")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let meeting_id = meeting_id.ok_or(ApiError::NotFound("participant"))?;
+    document::touch(&mut tx, meeting_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

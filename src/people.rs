@@ -1,0 +1,215 @@
+//! People who take part in meetings, found by name or alias regardless of accents.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::country::CountryCode;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{MergePatch, Path, Query};
+use crate::json::JsonText;
+use crate::pagination::{self, Limit};
+use crate::vocabulary::{Checks, Identifier};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/people", get(list))
+        .route("/v1/people/{id}", get(show).patch(update))
+}
+
+/// A person named in a filter: by id, or by a name or alias in any case or accents.
+#[derive(Debug, Clone)]
+pub enum PersonRef {
+    Id(Uuid),
+    Name(String),
+}
+
+impl PersonRef {
+    /// Pushes a subquery selecting the ids of the people this names.
+    pub fn push_people(&self, sql: &mut QueryBuilder<Postgres>) {
+        match self {
+            PersonRef::Id(id) => {
+                sql.push("SELECT ").push_bind(*id);
+            }
+            PersonRef::Name(name) => {
+                sql.push("SELECT id FROM people WHERE person_names(name, aliases) @> ARRAY[fold(")
+                    .push_bind(name.clone())
+                    .push(")]");
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PersonRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let text = text.trim();
+        if let Ok(id) = Uuid::parse_str(text) {
+            return Ok(PersonRef::Id(id));
+        }
+        if text.is_empty() || text.chars().count() > 300 || text.contains('\0') {
+            return Err(serde::de::Error::custom(
+                "give a person's id, or a name of 1 to 300 characters",
+            ));
+        }
+        Ok(PersonRef::Name(text.to_owned()))
+    }
+}
+
+impl Serialize for PersonRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PersonRef::Id(id) => id.serialize(serializer),
+            PersonRef::Name(name) => name.serialize(serializer),
+        }
+    }
+}
+
+/// Filters of `GET /v1/people`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeopleFilters {
+    /// Part of a name or alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    country: Option<CountryCode>,
+    #[serde(default, skip_serializing)]
+    limit: Limit,
+    #[serde(default, skip_serializing)]
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(filters): Query<PeopleFilters>,
+) -> ApiResult<JsonText> {
+    let after: Option<(String, Uuid)> = filters
+        .cursor
+        .as_deref()
+        .map(|cursor| pagination::decode(cursor, &filters))
+        .transpose()?;
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT person_json(pe)::text, fold(pe.name), pe.id FROM people pe WHERE true",
+    );
+    if let Some(q) = &filters.q {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > 300 || q.contains('\0') {
+            return Err(ApiError::BadRequest(
+                "invalid query parameter `q`: give 1 to 300 characters".into(),
+            ));
+        }
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sql.push(" AND person_search_text(pe.name, pe.aliases) LIKE '%' || fold(")
+            .push_bind(escaped)
+            .push(") || '%'");
+    }
+    if let Some(country) = filters.country {
+        sql.push(" AND pe.country = ").push_bind(country.as_str());
+    }
+    if let Some((name, id)) = after {
+        sql.push(" AND (fold(pe.name), pe.id) > (")
+            .push_bind(name)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(" ORDER BY fold(pe.name), pe.id LIMIT ")
+        .push_bind(filters.limit.get() + 1);
+    let rows: Vec<(String, String, Uuid)> = sql.build_query_as().fetch_all(&state.db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, name, id)) if more => Some(pagination::encode(&(name, id), &filters)),
+        _ => None,
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(JsonText(pagination::page_json(&items, next, None)))
+}
+
+async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<String> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT person_json(pe)::text FROM people pe WHERE pe.id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    json.ok_or(ApiError::NotFound("person"))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = state.db.acquire().await?;
+    Ok(JsonText(fetch(&mut conn, id).await?))
+}
+
+/// The editable fields of a person.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonInput {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    country: Option<CountryCode>,
+    #[serde(default)]
+    identifiers: Vec<Identifier>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<JsonText> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let current: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT (person_json(pe)::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut value = current.ok_or(ApiError::NotFound("person"))?;
+    json_patch::merge(&mut value, &patch);
+    let input: PersonInput = crate::extract::deserialize(value)?;
+    let mut checks = Checks::default();
+    checks.text("name", &input.name, 300);
+    for (index, alias) in input.aliases.iter().enumerate() {
+        checks.text(format!("aliases[{index}]"), alias, 300);
+    }
+    checks.identifiers("identifiers", &input.identifiers);
+    checks.finish()?;
+    let aliases: Vec<&str> = input.aliases.iter().map(|a| a.trim()).collect();
+    sqlx::query(
+        "UPDATE people SET name = $2, aliases = $3, country = $4, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(input.name.trim())
+    .bind(aliases)
+    .bind(input.country.map(|c| c.as_str()))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM person_identifiers WHERE person_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for identifier in &input.identifiers {
+        sqlx::query(
+            "INSERT INTO person_identifiers (person_id, scheme, value) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(identifier.scheme.trim())
+        .bind(identifier.value.trim())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let body = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(JsonText(body))
+}

@@ -1,0 +1,31 @@
+//! The sample meeting loaded into an empty database, so the first request shows
+//! something real: the Havana meeting of 12 October 2021 in full.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::meetings::document::{self, MeetingInput};
+
+/// The sample meeting document, as a client would POST it.
+pub const SAMPLE_MEETING: &str = include_str!("../data/seed-meeting.json");
+
+/// Loads the sample meeting when there are no meetings at all; returns whether it did.
+pub async fn load_if_empty(db: &PgPool) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    // Two instances starting together must not both load it.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chancery-seed', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM meetings)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !empty {
+        return Ok(false);
+    }
+    let meeting: MeetingInput = serde_json::from_str(SAMPLE_MEETING)?;
+    document::insert(&mut tx, Uuid::now_v7(), &meeting)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    tx.commit().await?;
+    Ok(true)
+}

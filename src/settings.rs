@@ -1,0 +1,132 @@
+//! Settings, from command-line flags or `CHANCERY_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::access::Scope;
+
+/// Chancery: an HTTP API for structured records of diplomatic meetings.
+#[derive(Debug, Parser)]
+#[command(name = "chancery", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. Unset: the local server on 127.0.0.1:5432, or a private cluster
+    /// started under the data directory when none answers.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where a private PostgreSQL cluster lives when one is needed.
+    #[arg(long, env = "CHANCERY_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Most database connections this process opens.
+    #[arg(
+        long,
+        env = "CHANCERY_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Import NDJSON meeting documents, one per line.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "serve")]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHANCERY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Load the sample meeting into an empty database.
+    #[arg(long, env = "CHANCERY_SEED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub seed: bool,
+    /// Require a `read` key for reads too.
+    #[arg(long, env = "CHANCERY_REQUIRE_READ_KEY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_read_key: bool,
+    /// Seconds a request may take before it is answered with 503.
+    #[arg(long, env = "CHANCERY_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Log format.
+    #[arg(long, env = "CHANCERY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Default for ServeArgs {
+    /// Settings from the environment alone, for `chancery` with no subcommand.
+    fn default() -> Self {
+        ServeArgs::parse_from(["serve"])
+    }
+}
+
+impl ServeArgs {
+    /// The settings the HTTP application runs with.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            require_read_key: self.require_read_key,
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; its secret is printed once, as the last line.
+    Create {
+        #[arg(long, value_enum)]
+        scope: Scope,
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: uuid::Uuid },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// NDJSON file of meeting documents; `-` reads standard input.
+    pub file: PathBuf,
+}
+
+/// What the HTTP application needs to know at run time.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub require_read_key: bool,
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            require_read_key: false,
+            request_timeout: crate::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! What was said at a meeting, by whom, and the search across all of it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::country::CountryCode;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, MergePatch, Path, Query};
+use crate::json::{JsonText, created};
+use crate::meetings::document;
+use crate::pagination::{self, Limit};
+use crate::participants::{Written, require_people};
+use crate::people::PersonRef;
+use crate::vocabulary::{Checks, Language, Source, StatementKind, Topic};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/statements", get(list))
+        .route("/v1/meetings/{id}/statements", post(add))
+        .route(
+            "/v1/statements/{id}",
+            get(show).patch(update).delete(remove),
+        )
+}
+
+/// A statement as clients send it. The speaker is named by at most one of
+/// `speaker_participant` (index into the same document's participants),
+/// `participant_id`, `person_id` or `speaker_name`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_participant: Option<usize>,
+    #[serde(default)]
+    pub participant_id: Option<Uuid>,
+    #[serde(default)]
+    pub person_id: Option<Uuid>,
+    #[serde(default)]
+    pub speaker_name: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub kind: Option<StatementKind>,
+    #[serde(default)]
+    pub language: Option<Language>,
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+impl StatementInput {
+    pub fn check(&self, field: &str, checks: &mut Checks) {
+        let speakers = [
+            self.speaker_participant.is_some(),
+            self.participant_id.is_some(),
+            self.person_id.is_some(),
+            self.speaker_name.is_some(),
+        ];
+        if speakers.iter().filter(|given| **given).count() > 1 {
+            checks.fail(
+                format!("{field}.speaker"),
+                "name the speaker once: by `speaker_participant`, `participant_id`, `person_id` or `speaker_name`",
+            );
+        }
+        checks.text(format!("{field}.text"), &self.text, 20_000);
+        checks.optional_text(
+            format!("{field}.speaker_name"),
+            self.speaker_name.as_deref(),
+            300,
+        );
+        if let Some(source) = &self.source {
+            checks.source(&format!("{field}.source"), source);
+        }
+    }
+}
+
+/// Writes statements after any the meeting already has. `participants` are the ones
+/// written with them, which `speaker_participant` indexes.
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    inputs: &[StatementInput],
+    participants: &[Written],
+    field: &str,
+) -> ApiResult<Vec<Uuid>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named_people: Vec<(String, Uuid)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, s)| {
+            s.person_id
+                .map(|id| (format!("{field}[{index}].person_id"), id))
+        })
+        .collect();
+    require_people(conn, &named_people).await?;
+    require_participants_of(conn, meeting_id, inputs, field).await?;
+
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        idx: usize,
+        participant_id: Option<Uuid>,
+        person_id: Option<Uuid>,
+        speaker_name: Option<&'a str>,
+        text: &'a str,
+        kind: &'static str,
+        language: Option<&'a str>,
+        topics: Vec<&'a str>,
+        source_url: Option<&'a str>,
+        source_title: Option<&'a str>,
+        source_publisher: Option<&'a str>,
+        source_published_on: Option<NaiveDate>,
+    }
+    let rows: Vec<Row> = inputs
+        .iter()
+        .enumerate()
+        .map(|(idx, s)| {
+            let speaker = s
+                .speaker_participant
+                .and_then(|index| participants.get(index));
+            let source = s.source.as_ref();
+            Row {
+                id: Uuid::now_v7(),
+                idx,
+                participant_id: speaker.map(|p| p.id).or(s.participant_id),
+                person_id: speaker.and_then(|p| p.person_id).or(s.person_id),
+                speaker_name: s.speaker_name.as_deref().map(str::trim),
+                text: &s.text,
+                kind: s.kind.unwrap_or(StatementKind::Quote).as_str(),
+                language: s.language.as_ref().map(Language::as_str),
+                topics: s.topics.iter().map(Topic::as_str).collect(),
+                source_url: source.and_then(|s| s.url.as_deref()),
+                source_title: source.and_then(|s| s.title.as_deref()),
+                source_publisher: source.and_then(|s| s.publisher.as_deref()),
+                source_published_on: source.and_then(|s| s.published_on),
+            }
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO statements (id, meeting_id, participant_id, person_id, speaker_name, text, kind, language,
+                                 topics, source_url, source_title, source_publisher, source_published_on, position)
+         SELECT r.id, $1, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text, r.kind,
+                r.language, r.topics, r.source_url, r.source_title, r.source_publisher, r.source_published_on,
+                r.idx + coalesce((SELECT max(position) + 1 FROM statements WHERE meeting_id = $1), 0)
+         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, participant_id uuid, person_id uuid, speaker_name text,
+                                          text text, kind text, language text, topics text[], source_url text,
+                                          source_title text, source_publisher text, source_published_on date)
+         LEFT JOIN participants p ON p.id = r.participant_id",
+    )
+    .bind(meeting_id)
+    .bind(sqlx::types::Json(&rows))
+    .execute(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    link_speakers_by_name(conn, meeting_id, &ids).await?;
+    Ok(ids)
+}
+
+/// A speaker given only by name is linked to the meeting's participant of that name.
+async fn link_speakers_by_name(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    ids: &[Uuid],
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE statements s SET participant_id = match.participant_id, person_id = match.person_id
+         FROM (SELECT DISTINCT ON (s2.id) s2.id AS statement_id, p.id AS participant_id, p.person_id
+               FROM statements s2
+               JOIN participants p ON p.meeting_id = s2.meeting_id
+               JOIN people pe ON pe.id = p.person_id
+               WHERE s2.id = ANY($2) AND s2.speaker_name IS NOT NULL
+                 AND person_names(pe.name, pe.aliases) @> ARRAY[fold(s2.speaker_name)]
+               ORDER BY s2.id, p.position) match
+         WHERE s.id = match.statement_id AND s.meeting_id = $1 AND s.participant_id IS NULL AND s.person_id IS NULL",
+    )
+    .bind(meeting_id)
+    .bind(ids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Fails with a 422 for each `participant_id` that is not a participant of this meeting.
+async fn require_participants_of(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    inputs: &[StatementInput],
+    field: &str,
+) -> ApiResult<()> {
+    let wanted: Vec<(usize, Uuid)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, s)| s.participant_id.map(|id| (index, id)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
+    let known: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM participants WHERE meeting_id = $1 AND id = ANY($2)")
+            .bind(meeting_id)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut checks = Checks::default();
+    for (index, id) in wanted {
+        if !known.contains(&id) {
+            checks.fail(
+                format!("{field}[{index}].participant_id"),
+                format!("{id} is not a participant of this meeting"),
+            );
+        }
+    }
+    checks.finish()
+}
+
+async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT statement_json(s)::text FROM statements s WHERE s.id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    json.ok_or(ApiError::NotFound("statement"))
+}
+
+fn check_single(input: &StatementInput) -> ApiResult<()> {
+    let mut checks = Checks::default();
+    if input.speaker_participant.is_some() {
+        checks.fail(
+            "speaker_participant",
+            "only a whole meeting document can name a speaker by index; use `participant_id`",
+        );
+    }
+    input.check("", &mut checks);
+    checks.finish()
+}
+
+async fn add(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(meeting_id): Path<Uuid>,
+    Json(input): Json<StatementInput>,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    check_single(&input)?;
+    let mut tx = state.db.begin().await?;
+    document::lock(&mut tx, meeting_id).await?;
+    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), &[], "").await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, ids[0]).await?;
+    tx.commit().await?;
+    Ok(created(&format!("/v1/statements/{}", ids[0]), body))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = state.db.acquire().await?;
+    Ok(JsonText(fetch(&mut conn, id).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<JsonText> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let current: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
+        "SELECT meeting_id, position, jsonb_build_object(
+                    'participant_id', participant_id, 'person_id', person_id, 'speaker_name', speaker_name,
+                    'text', text, 'kind', kind, 'language', language, 'topics', topics,
+                    'source', statement_json(s)->'source')
+         FROM statements s WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (meeting_id, position, mut value) = current.ok_or(ApiError::NotFound("statement"))?;
+    // A new speaker replaces the old one, however the old one was named.
+    let speaker_fields = ["participant_id", "person_id", "speaker_name"];
+    if speaker_fields
+        .iter()
+        .any(|f| patch.get(*f).is_some_and(|v| !v.is_null()))
+    {
+        for field in speaker_fields {
+            value[field] = serde_json::Value::Null;
+        }
+    } else if value["participant_id"].is_string() {
+        // The person follows from the participant; keep one speaker reference.
+        value["person_id"] = serde_json::Value::Null;
+        value["speaker_name"] = serde_json::Value::Null;
+    } else if value["person_id"].is_string() {
+        value["speaker_name"] = serde_json::Value::Null;
+    }
+    json_patch::merge(&mut value, &patch);
+    let input: StatementInput = crate::extract::deserialize(value)?;
+    check_single(&input)?;
+    sqlx::query("DELETE FROM statements WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    // Re-insert under the same id and position: one code path checks and links speakers.
+    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), &[], "").await?;
+    sqlx::query("UPDATE statements SET id = $1, position = $3 WHERE id = $2")
+        .bind(id)
+        .bind(ids[0])
+        .bind(position)
+        .execute(&mut *tx)
+        .await?;
+    document::touch(&mut tx, meeting_id).await?;
+    let body = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(JsonText(body))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    let mut tx = state.db.begin().await?;
+    let meeting_id: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM statements WHERE id = $1 RETURNING meeting_id")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let meeting_id = meeting_id.ok_or(ApiError::NotFound("statement"))?;
+    document::touch(&mut tx, meeting_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of `GET /v1/statements`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<PersonRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<CountryCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic: Vec<Topic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+    #[serde(default, skip_serializing)]
+    pub limit: Limit,
+    #[serde(default, skip_serializing)]
+    pub cursor: Option<String>,
+}
+
+/// Where the last page ended: by rank when searching, by meeting date otherwise.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StatementKey {
+    Ranked(f32, Uuid),
+    Dated(NaiveDate, i32, Uuid),
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(filters): Query<StatementFilters>,
+) -> ApiResult<JsonText> {
+    let query = filters
+        .q
+        .as_deref()
+        .map(crate::search::Query::parse)
+        .transpose()?;
+    let after: Option<StatementKey> = filters
+        .cursor
+        .as_deref()
+        .map(|cursor| pagination::decode(cursor, &filters))
+        .transpose()?;
+
+    // An item is the statement with its meeting; a search adds rank and a headline.
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT (statement_json(s)::jsonb || jsonb_build_object(
+                    'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)",
+    );
+    match &query {
+        Some(q) => {
+            sql.push(", 'headline', ts_headline('simple', s.text, ");
+            q.push_tsquery(&mut sql);
+            sql.push(", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30')");
+            sql.push(", 'rank', ts_rank(s.search, ");
+            q.push_tsquery(&mut sql);
+            sql.push(")))::text, ts_rank(s.search, ");
+            q.push_tsquery(&mut sql);
+            sql.push(")");
+        }
+        None => {
+            sql.push("))::text, 0::real");
+        }
+    }
+    sql.push(", m.date, s.position, s.id FROM statements s JOIN meetings m ON m.id = s.meeting_id WHERE true");
+    if let Some(q) = &query {
+        sql.push(" AND s.search @@ ");
+        q.push_tsquery(&mut sql);
+    }
+    if let Some(speaker) = &filters.speaker {
+        sql.push(" AND s.person_id IN (");
+        speaker.push_people(&mut sql);
+        sql.push(")");
+    }
+    if let Some(country) = filters.country {
+        sql.push(" AND coalesce((SELECT p.country FROM participants p WHERE p.id = s.participant_id), (SELECT pe.country FROM people pe WHERE pe.id = s.person_id)) = ")
+            .push_bind(country.as_str());
+    }
+    if let Some(meeting_id) = filters.meeting_id {
+        sql.push(" AND s.meeting_id = ").push_bind(meeting_id);
+    }
+    if !filters.topic.is_empty() {
+        let topics: Vec<&str> = filters.topic.iter().map(Topic::as_str).collect();
+        sql.push(" AND s.topics @> ").push_bind(topics);
+    }
+    if let Some(language) = &filters.language {
+        sql.push(" AND (s.language = ")
+            .push_bind(language.as_str().to_owned());
+        sql.push(" OR s.language LIKE ")
+            .push_bind(format!("{}-%", language.as_str()));
+        sql.push(")");
+    }
+    if let Some(from) = filters.from {
+        sql.push(" AND m.date >= ").push_bind(from);
+    }
+    if let Some(to) = filters.to {
+        sql.push(" AND m.date <= ").push_bind(to);
+    }
+    match (&query, after) {
+        (Some(q), Some(StatementKey::Ranked(rank, id))) => {
+            sql.push(" AND (ts_rank(s.search, ");
+            q.push_tsquery(&mut sql);
+            sql.push("), s.id) < (")
+                .push_bind(rank)
+                .push("::real, ")
+                .push_bind(id)
+                .push(")");
+        }
+        (None, Some(StatementKey::Dated(date, position, id))) => {
+            sql.push(" AND (m.date, s.position, s.id) < (")
+                .push_bind(date)
+                .push(", ")
+                .push_bind(position);
+            sql.push(", ").push_bind(id).push(")");
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "invalid `cursor`: pass back a `next_cursor` exactly as given".into(),
+            ));
+        }
+        (_, None) => {}
+    }
+    sql.push(match query {
+        Some(_) => " ORDER BY 2 DESC, s.id DESC",
+        None => " ORDER BY m.date DESC, s.position DESC, s.id DESC",
+    });
+    sql.push(" LIMIT ").push_bind(filters.limit.get() + 1);
+
+    let rows: Vec<(String, f32, NaiveDate, i32, Uuid)> =
+        sql.build_query_as().fetch_all(&state.db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, rank, date, position, id)) if more => Some(pagination::encode(
+            &match query {
+                Some(_) => StatementKey::Ranked(*rank, *id),
+                None => StatementKey::Dated(*date, *position, *id),
+            },
+            &filters,
+        )),
+        _ => None,
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(JsonText(pagination::page_json(&items, next, None)))
+}

@@ -1,0 +1,69 @@
+//! Liveness, readiness and the API's own description.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The OpenAPI description, as served.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/openapi.yaml", get(openapi))
+        .route("/docs", get(docs))
+}
+
+async fn health() -> Response {
+    axum::Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+/// Ready when the database answers and every migration this build knows is applied.
+async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let latest = crate::db::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&state.db)
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+    if applied.unwrap_or(0) < latest {
+        return Err(ApiError::Unavailable);
+    }
+    Ok(axum::Json(serde_json::json!({"status": "ready", "migration": latest})).into_response())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
+}
+
+async fn docs() -> Response {
+    (
+        StatusCode::OK,
+        Html(
+            r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Chancery API</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body>
+  <redoc spec-url="/openapi.yaml"></redoc>
+  <script src="https://cdn.redoc.ly/redoc/v2.5.0/bundles/redoc.standalone.js"></script>
+</body>
+</html>
+"#,
+        ),
+    )
+        .into_response()
+}

@@ -1,0 +1,270 @@
+//! The closed vocabularies of the domain and the normalised text fields shared by
+//! meetings, statements and agreements.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The word stored in the database and shown to clients.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What sort of meeting it was.
+    MeetingKind {
+        Bilateral => "bilateral",
+        Multilateral => "multilateral",
+        Summit => "summit",
+        StateVisit => "state_visit",
+        OfficialVisit => "official_visit",
+        OfficialWorkingVisit => "official_working_visit",
+        WorkingVisit => "working_visit",
+        PrivateVisit => "private_visit",
+        Visit => "visit",
+        PhoneCall => "phone_call",
+        VideoCall => "video_call",
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// Which side of the table a participant sat on.
+    Side { Host => "host", Guest => "guest", Mediator => "mediator", Observer => "observer" }
+);
+
+vocabulary!(
+    /// How a statement was made.
+    StatementKind {
+        Quote => "quote",
+        Paraphrase => "paraphrase",
+        JointStatement => "joint_statement",
+        PressRelease => "press_release",
+    }
+);
+
+vocabulary!(
+    /// What sort of commitment an agreement is.
+    AgreementKind {
+        Treaty => "treaty",
+        Mou => "mou",
+        Contract => "contract",
+        JointDeclaration => "joint_declaration",
+        Pledge => "pledge",
+        Plan => "plan",
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// Where an agreement stands.
+    AgreementStatus {
+        Proposed => "proposed",
+        Agreed => "agreed",
+        Signed => "signed",
+        InForce => "in_force",
+        Fulfilled => "fulfilled",
+        Lapsed => "lapsed",
+        Withdrawn => "withdrawn",
+    }
+);
+
+/// A topic slug: lower case, words joined by hyphens (`Humanitarian Aid` → `humanitarian-aid`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Topic(String);
+
+impl Topic {
+    pub fn parse(input: &str) -> Option<Topic> {
+        let mut slug = String::with_capacity(input.len());
+        for word in input
+            .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+            .filter(|w| !w.is_empty())
+        {
+            if !word.chars().all(char::is_alphanumeric) {
+                return None;
+            }
+            if !slug.is_empty() {
+                slug.push('-');
+            }
+            slug.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        (1..=64)
+            .contains(&slug.chars().count())
+            .then_some(Topic(slug))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Topic {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Topic::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a topic: use 1 to 64 letters or digits, words separated by hyphens"
+            ))
+        })
+    }
+}
+
+/// A BCP 47 language tag (`en`, `es`, `pt-BR`), kept in its canonical case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Language(String);
+
+impl Language {
+    pub fn parse(input: &str) -> Option<Language> {
+        let tag = language_tags::LanguageTag::parse(input).ok()?;
+        let primary = tag.primary_language();
+        if !(2..=3).contains(&primary.len()) || tag.as_str().len() > 35 {
+            return None;
+        }
+        let mut canonical = primary.to_ascii_lowercase();
+        for part in tag.as_str().split('-').skip(1) {
+            canonical.push('-');
+            if part.len() == 2 {
+                canonical.push_str(&part.to_ascii_uppercase());
+            } else {
+                canonical.push_str(part);
+            }
+        }
+        Some(Language(canonical))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Language::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a BCP 47 language tag such as `en` or `pt-BR`"
+            ))
+        })
+    }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub publisher: Option<String>,
+    #[serde(default)]
+    pub published_on: Option<chrono::NaiveDate>,
+}
+
+/// An identifier in some outside scheme (`wikidata`, `hsg`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identifier {
+    pub scheme: String,
+    pub value: String,
+}
+
+/// Collects field errors so a client learns every mistake in one answer.
+#[derive(Default)]
+pub struct Checks(pub Vec<crate::error::FieldError>);
+
+impl Checks {
+    pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(crate::error::FieldError::new(field, message));
+    }
+
+    /// A required text: trimmed length between 1 and `max` characters.
+    pub fn text(&mut self, field: impl Into<String>, value: &str, max: usize) {
+        let length = value.trim().chars().count();
+        if length == 0 {
+            self.fail(field, "must not be empty");
+        } else if value.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        }
+    }
+
+    /// An optional text: when given, as `text`.
+    pub fn optional_text(&mut self, field: impl Into<String>, value: Option<&str>, max: usize) {
+        if let Some(value) = value {
+            self.text(field, value, max);
+        }
+    }
+
+    pub fn source(&mut self, field: &str, source: &Source) {
+        self.optional_text(format!("{field}.url"), source.url.as_deref(), 2000);
+        self.optional_text(format!("{field}.title"), source.title.as_deref(), 500);
+        self.optional_text(
+            format!("{field}.publisher"),
+            source.publisher.as_deref(),
+            300,
+        );
+    }
+
+    pub fn identifiers(&mut self, field: &str, identifiers: &[Identifier]) {
+        let mut seen = std::collections::HashSet::new();
+        for (index, identifier) in identifiers.iter().enumerate() {
+            self.text(format!("{field}[{index}].scheme"), &identifier.scheme, 64);
+            self.text(format!("{field}[{index}].value"), &identifier.value, 300);
+            if !seen.insert(identifier) {
+                self.fail(format!("{field}[{index}]"), "is listed twice");
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), crate::error::ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::Validation(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_normalised_to_slugs() {
+        assert_eq!(
+            Topic::parse("Humanitarian Aid").unwrap().as_str(),
+            "humanitarian-aid"
+        );
+        assert_eq!(Topic::parse("covid_19").unwrap().as_str(), "covid-19");
+        assert_eq!(Topic::parse(" energy ").unwrap().as_str(), "energy");
+        assert!(Topic::parse("").is_none());
+        assert!(Topic::parse("a/b").is_none());
+    }
+
+    #[test]
+    fn languages_are_canonical() {
+        assert_eq!(Language::parse("EN").unwrap().as_str(), "en");
+        assert_eq!(Language::parse("pt-br").unwrap().as_str(), "pt-BR");
+        assert!(Language::parse("not a tag").is_none());
+    }
+}
