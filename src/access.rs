@@ -94,6 +94,26 @@ pub async fn create_key(db: &PgPool, name: &str, scope: Scope) -> anyhow::Result
     })
 }
 
+/// A key as listed for admins: never its secret.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every key, oldest first.
+pub async fn list_keys(db: &PgPool) -> anyhow::Result<Vec<KeyInfo>> {
+    let keys = sqlx::query_as(
+        "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(keys)
+}
+
 /// Revokes a key; returns whether it existed and was live.
 pub async fn revoke_key(db: &PgPool, id: Uuid) -> anyhow::Result<bool> {
     let result =
@@ -154,10 +174,12 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         None => Caller::default(),
     };
     let reading = matches!(*request.method(), Method::GET | Method::HEAD);
-    if reading && state.settings.require_read_key && request.uri().path().starts_with("/v1/") {
-        if let Err(error) = caller.require(Scope::Read) {
-            return error.into_response();
-        }
+    if reading
+        && state.settings.require_read_key
+        && request.uri().path().starts_with("/v1/")
+        && let Err(error) = caller.require(Scope::Read)
+    {
+        return error.into_response();
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

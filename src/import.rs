@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use futures::StreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio_stream::wrappers::LinesStream;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -57,34 +59,44 @@ fn describe(error: &ApiError) -> String {
     }
 }
 
-/// Imports every non-blank line of `reader`, calling `each` with every line's result.
+/// How many documents are written at once.
+const CONCURRENCY: usize = 8;
+
+/// Imports every non-blank line of `reader`, calling `each` with every line's result
+/// in line order.
 pub async fn import<R: AsyncBufRead + Unpin>(
     db: &PgPool,
     reader: R,
     mut each: impl FnMut(&LineResult),
 ) -> anyhow::Result<Totals> {
+    let lines = LinesStream::new(reader.lines())
+        .enumerate()
+        .map(|(index, text)| (index + 1, text))
+        .filter(|(_, text)| {
+            std::future::ready(text.as_ref().map_or(true, |t| !t.trim().is_empty()))
+        });
+    let mut results = lines
+        .map(|(line, text)| async move {
+            match text {
+                Ok(text) => Ok(match import_line(db, &text).await {
+                    Ok(id) => LineResult::Created { line, id },
+                    Err(error) => LineResult::Failed {
+                        line,
+                        error: describe(&error),
+                    },
+                }),
+                Err(error) => Err(anyhow::Error::from(error)),
+            }
+        })
+        .buffered(CONCURRENCY);
     let mut totals = Totals::default();
-    let mut lines = reader.lines();
-    let mut number = 0;
-    while let Some(text) = lines.next_line().await? {
-        number += 1;
-        if text.trim().is_empty() {
-            continue;
-        }
+    while let Some(result) = results.next().await {
+        let result = result?;
         totals.lines += 1;
-        let result = match import_line(db, &text).await {
-            Ok(id) => {
-                totals.created += 1;
-                LineResult::Created { line: number, id }
-            }
-            Err(error) => {
-                totals.failed += 1;
-                LineResult::Failed {
-                    line: number,
-                    error: describe(&error),
-                }
-            }
-        };
+        match result {
+            LineResult::Created { .. } => totals.created += 1,
+            LineResult::Failed { .. } => totals.failed += 1,
+        }
         each(&result);
     }
     Ok(totals)

@@ -71,20 +71,14 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             Ok(())
         }
         Command::Keys(KeysCommand::List) => {
-            let keys: Vec<(
-                uuid::Uuid,
-                String,
-                String,
-                chrono::DateTime<chrono::Utc>,
-                Option<chrono::DateTime<chrono::Utc>>,
-            )> = sqlx::query_as(
-                "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at",
-            )
-            .fetch_all(&pool)
-            .await?;
-            for (id, name, scope, created, revoked) in keys {
-                let state = revoked.map_or("live".to_owned(), |at| format!("revoked {at}"));
-                println!("{id}  {scope:<5}  {name}  created {created}  {state}");
+            for key in access::list_keys(&pool).await? {
+                let state = key
+                    .revoked_at
+                    .map_or("live".to_owned(), |at| format!("revoked {at}"));
+                println!(
+                    "{}  {:<5}  {}  created {}  {state}",
+                    key.id, key.scope, key.name, key.created_at
+                );
             }
             Ok(())
         }

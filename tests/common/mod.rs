@@ -1,0 +1,363 @@
+//! The test harness: every test gets its own fresh, migrated database (cloned from a
+//! template, so it takes milliseconds) and talks to the real router.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgPool};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+use chancery::access::{self, Scope};
+use chancery::settings::DatabaseArgs;
+use chancery::{AppState, Settings, db};
+
+/// The server every test database lives on, and the migrated template they copy.
+struct Server {
+    admin: PgConnectOptions,
+    template: String,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+
+fn database_args() -> DatabaseArgs {
+    DatabaseArgs {
+        database_url: std::env::var("DATABASE_URL").ok(),
+        data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
+        pool_size: 8,
+    }
+}
+
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_init(|| async {
+            let options = db::locate(&database_args())
+                .await
+                .expect("a PostgreSQL server for the tests");
+            let admin = options.database("postgres");
+            let template = prepare_template(&admin).await;
+            Server { admin, template }
+        })
+        .await
+}
+
+/// Creates the template database for the current migrations once, across every test
+/// process; an advisory lock keeps parallel test binaries from racing.
+async fn prepare_template(admin: &PgConnectOptions) -> String {
+    let mut hash = Sha256::new();
+    for migration in db::MIGRATOR.iter() {
+        hash.update(&migration.checksum[..]);
+    }
+    let digest = hash.finalize();
+    let suffix: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let template = format!("chancery_template_{suffix}");
+    let mut conn = admin
+        .connect()
+        .await
+        .expect("connecting to the test server");
+    conn.execute("SELECT pg_advisory_lock(7262010)")
+        .await
+        .unwrap();
+    let ready: Option<String> = sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+    )
+    .bind(&template)
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap()
+    .flatten();
+    if ready.as_deref() != Some("ready") {
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {template} WITH (FORCE)"
+        )))
+        .await
+        .unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {template}")))
+            .await
+            .unwrap();
+        let pool = PgPool::connect_with(admin.clone().database(&template))
+            .await
+            .unwrap();
+        db::migrate(&pool).await.unwrap();
+        pool.close().await;
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "COMMENT ON DATABASE {template} IS 'ready'"
+        )))
+        .await
+        .unwrap();
+    }
+    conn.execute("SELECT pg_advisory_unlock(7262010)")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    template
+}
+
+/// One test's application, database and keys.
+pub struct TestApp {
+    pub router: Router,
+    pub db: PgPool,
+    pub options: PgConnectOptions,
+    pub write_key: String,
+    pub read_key: String,
+    pub admin_key: String,
+    database: String,
+    admin: PgConnectOptions,
+}
+
+/// A response, with its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl TestResponse {
+    /// Asserts a problem+json answer with this status, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap()),
+            Some("application/problem+json"),
+            "not problem+json: {}",
+            self.text
+        );
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert!(self.json["title"].is_string(), "{}", self.text);
+        assert!(self.json["detail"].is_string(), "{}", self.text);
+        assert!(self.json["request_id"].is_string(), "{}", self.text);
+        &self.json
+    }
+
+    /// The field names in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        &self.json
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Settings::default()).await
+    }
+
+    pub async fn spawn_with(settings: Settings) -> TestApp {
+        let server = server().await;
+        let database = format!("chancery_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = server.admin.connect().await.unwrap();
+        // Copying a template fails while anything else is connected to it; retry briefly.
+        let mut attempts = 0;
+        loop {
+            let created = conn
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "CREATE DATABASE {database} TEMPLATE {}",
+                    server.template
+                )))
+                .await;
+            match created {
+                Ok(_) => break,
+                Err(error) if attempts < 50 => {
+                    attempts += 1;
+                    let _ = error;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("creating {database}: {error}"),
+            }
+        }
+        conn.close().await.unwrap();
+        let options = server.admin.clone().database(&database);
+        let db = db::connect(&options, 8).await.unwrap();
+        let write_key = access::create_key(&db, "test writer", Scope::Write)
+            .await
+            .unwrap()
+            .token;
+        let read_key = access::create_key(&db, "test reader", Scope::Read)
+            .await
+            .unwrap()
+            .token;
+        let admin_key = access::create_key(&db, "test admin", Scope::Admin)
+            .await
+            .unwrap()
+            .token;
+        let state = AppState {
+            db: db.clone(),
+            settings: Arc::new(settings),
+        };
+        TestApp {
+            router: chancery::app(state),
+            db,
+            options,
+            write_key,
+            read_key,
+            admin_key,
+            database,
+            admin: server.admin.clone(),
+        }
+    }
+
+    /// Sends a request with a raw body and any headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Method::GET, uri, &[], Vec::new()).await
+    }
+
+    /// Sends JSON with the write key.
+    pub async fn write(&self, method: Method, uri: &str, body: &Value) -> TestResponse {
+        let auth = format!("Bearer {}", self.write_key);
+        let content_type = if method == Method::PATCH {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        self.send(
+            method,
+            uri,
+            &[("authorization", &auth), ("content-type", content_type)],
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    pub async fn post(&self, uri: &str, body: &Value) -> TestResponse {
+        self.write(Method::POST, uri, body).await
+    }
+
+    pub async fn patch(&self, uri: &str, body: &Value) -> TestResponse {
+        self.write(Method::PATCH, uri, body).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        let auth = format!("Bearer {}", self.write_key);
+        self.send(Method::DELETE, uri, &[("authorization", &auth)], Vec::new())
+            .await
+    }
+
+    /// Counts rows of a table, to show a failed write left nothing behind.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// Every table's row count, for before/after comparisons.
+    pub async fn snapshot(&self) -> Vec<(String, i64)> {
+        let mut counts = Vec::new();
+        for table in [
+            "meetings",
+            "people",
+            "participants",
+            "statements",
+            "agreements",
+            "sources",
+            "meeting_identifiers",
+        ] {
+            counts.push((table.to_owned(), self.count(table).await));
+        }
+        counts
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let database = self.database.clone();
+        // Drop runs outside async context; a short-lived runtime on its own thread
+        // removes this test's database.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut conn) = admin.connect().await {
+                    let _ = conn
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The sample meeting document from the seed article.
+pub fn seed_meeting() -> Value {
+    serde_json::from_str(chancery::seed::SAMPLE_MEETING).unwrap()
+}
+
+/// A small valid meeting document.
+pub fn meeting(title: &str, date: &str, countries: &[&str]) -> Value {
+    let participants: Vec<Value> = countries
+        .iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::json!({"name": format!("Leader {i} of {c}"), "country": c, "role": "Head of State"}))
+        .collect();
+    serde_json::json!({"title": title, "date": date, "kind": "bilateral", "participants": participants})
+}
