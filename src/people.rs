@@ -22,7 +22,20 @@ pub fn router() -> Router<AppState> {
         .route("/v1/people/{id}", get(show).patch(update))
 }
 
-/// A person named in a filter: by id, or by a name or alias in any case or accents.
+/// Pushes a condition on `people` columns: some name or alias contains `text`,
+/// ignoring case and accents (`diaz-canel` matches "Miguel Díaz-Canel").
+fn push_name_match(sql: &mut QueryBuilder<Postgres>, text: &str) {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sql.push("person_search_text(name, aliases) LIKE '%' || fold(")
+        .push_bind(escaped)
+        .push(") || '%'");
+}
+
+/// A person named in a filter: by id, or by part of a name or alias in any case or
+/// accents.
 #[derive(Debug, Clone)]
 pub enum PersonRef {
     Id(Uuid),
@@ -37,9 +50,8 @@ impl PersonRef {
                 sql.push("SELECT ").push_bind(*id);
             }
             PersonRef::Name(name) => {
-                sql.push("SELECT id FROM people WHERE person_names(name, aliases) @> ARRAY[fold(")
-                    .push_bind(name.clone())
-                    .push(")]");
+                sql.push("SELECT id FROM people WHERE ");
+                push_name_match(sql, name);
             }
         }
     }
@@ -104,13 +116,8 @@ async fn list(
                 "invalid query parameter `q`: give 1 to 300 characters".into(),
             ));
         }
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        sql.push(" AND person_search_text(pe.name, pe.aliases) LIKE '%' || fold(")
-            .push_bind(escaped)
-            .push(") || '%'");
+        sql.push(" AND ");
+        push_name_match(&mut sql, q);
     }
     if let Some(country) = filters.country {
         sql.push(" AND pe.country = ").push_bind(country.as_str());

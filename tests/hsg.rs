@@ -1,0 +1,176 @@
+//! The real data set: 7,535 meetings from the Office of the Historian, imported in
+//! full, and the list filters over it checked against what the file itself says.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use common::TestApp;
+use serde_json::Value;
+
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/data/hsg-meetings.ndjson"
+);
+
+/// What the file says of one meeting, computed independently of the service.
+struct Expected {
+    date: String,
+    countries: BTreeSet<String>,
+    people: Vec<String>,
+}
+
+fn read_file() -> HashMap<String, Expected> {
+    let text = std::fs::read_to_string(DATA).expect("../shared/data/hsg-meetings.ndjson");
+    let mut meetings = HashMap::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let mut countries = BTreeSet::new();
+        let mut push = |code: &Value| {
+            if let Some(code) = code.as_str() {
+                countries.insert(code.to_owned());
+            }
+        };
+        push(&doc["host_country"]);
+        push(&doc["location"]["country"]);
+        let participants = doc["participants"].as_array().unwrap();
+        for participant in participants {
+            push(&participant["country"]);
+        }
+        let people = participants
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .map(str::to_lowercase)
+            .collect();
+        let key = doc["identifiers"][0]["value"].as_str().unwrap().to_owned();
+        meetings.insert(
+            key,
+            Expected {
+                date: doc["date"].as_str().unwrap().to_owned(),
+                countries,
+                people,
+            },
+        );
+    }
+    meetings
+}
+
+/// Every page of a list, following cursors to the end.
+async fn walk(app: &TestApp, uri: &str, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_uri = match &cursor {
+            Some(cursor) => format!("{uri}&limit={limit}&cursor={cursor}"),
+            None => format!("{uri}&limit={limit}"),
+        };
+        let page = app.get(&page_uri).await;
+        let body = page.ok(200);
+        ids.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn the_whole_data_set_imports_and_filters_exactly() {
+    let expected = read_file();
+    assert_eq!(expected.len(), 7535);
+    let app = TestApp::spawn().await;
+    let totals = chancery::import::import_file(&app.db, Path::new(DATA), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (totals.lines, totals.created, totals.failed),
+        (7535, 7535, 0)
+    );
+
+    // The service's ids for the file's identifiers.
+    let rows: Vec<(String, uuid::Uuid)> =
+        sqlx::query_as("SELECT value, meeting_id FROM meeting_identifiers WHERE scheme = 'hsg'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 7535);
+    let id_of: HashMap<String, String> = rows
+        .into_iter()
+        .map(|(key, id)| (key, id.to_string()))
+        .collect();
+    let expect = |keep: &dyn Fn(&Expected) -> bool| -> Vec<String> {
+        sorted(
+            expected
+                .iter()
+                .filter(|(_, m)| keep(m))
+                .map(|(key, _)| id_of[key].clone())
+                .collect(),
+        )
+    };
+
+    // A country pair, over every page with a small page size.
+    let usa_gbr = expect(&|m| m.countries.contains("USA") && m.countries.contains("GBR"));
+    assert!(usa_gbr.len() > 100, "{}", usa_gbr.len());
+    let walked = walk(&app, "/v1/meetings?country=USA&country=GB", 17).await;
+    assert_eq!(walked.len(), usa_gbr.len(), "no duplicates or gaps");
+    assert_eq!(sorted(walked), usa_gbr);
+
+    // A date range, oldest first.
+    let nineties = expect(&|m| ("1990-01-01".."1999-12-32").contains(&m.date.as_str()));
+    let walked = walk(
+        &app,
+        "/v1/meetings?from=1990-01-01&to=1999-12-31&sort=date",
+        97,
+    )
+    .await;
+    assert_eq!(walked.len(), nineties.len());
+    assert_eq!(sorted(walked), nineties);
+
+    // One country, given as alpha-2 in lower case.
+    let cuba = expect(&|m| m.countries.contains("CUB"));
+    assert!(!cuba.is_empty());
+    assert_eq!(sorted(walk(&app, "/v1/meetings?country=cu", 5).await), cuba);
+
+    // A person, by part of the name, ignoring case.
+    let putin = expect(&|m| m.people.iter().any(|p| p.contains("vladimir putin")));
+    assert!(putin.len() > 5, "{}", putin.len());
+    assert_eq!(
+        sorted(walk(&app, "/v1/meetings?person=VLADIMIR%20PUTIN", 3).await),
+        putin
+    );
+
+    // Everything, to the very end, with the total.
+    let everything = walk(&app, "/v1/meetings?include_total=true", 500).await;
+    assert_eq!(everything.len(), 7535);
+    assert_eq!(
+        sorted(everything),
+        sorted(id_of.values().cloned().collect())
+    );
+    let counted = app
+        .get("/v1/meetings?country=USA&country=GBR&include_total=true&limit=1")
+        .await;
+    assert_eq!(counted.ok(200)["total"], usa_gbr.len());
+
+    // Partners agree with the list.
+    let partners = app.get("/v1/countries/GBR/partners").await;
+    let usa = partners.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["country"] == "USA")
+        .unwrap()
+        .clone();
+    assert_eq!(usa["meetings"], usa_gbr.len());
+}

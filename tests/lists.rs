@@ -1,0 +1,355 @@
+//! Lists and filters over meetings, statements, agreements, people and countries.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TestApp, meeting, seed_meeting};
+use serde_json::{Value, json};
+
+/// Follows `next_cursor` to the end, returning every item's id in order.
+async fn walk(app: &TestApp, uri: &str, limit: usize) -> Vec<String> {
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_uri = match &cursor {
+            Some(cursor) => format!("{uri}{separator}limit={limit}&cursor={cursor}"),
+            None => format!("{uri}{separator}limit={limit}"),
+        };
+        let page = app.get(&page_uri).await;
+        let body = page.ok(200);
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= limit);
+        ids.extend(
+            items
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    ids
+}
+
+fn titles(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn meetings_filter_by_every_field() {
+    let app = TestApp::spawn().await;
+    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    let mut paris = meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]);
+    paris["location"] = json!({"city": "París", "country": "FR"});
+    paris["topics"] = json!(["energy"]);
+    paris["kind"] = json!("summit");
+    app.post("/v1/meetings", &paris).await.ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
+    )
+    .await
+    .ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]),
+    )
+    .await
+    .ok(201);
+
+    let cub_rus = app.get("/v1/meetings?country=CUB&country=ru").await;
+    assert_eq!(
+        titles(cub_rus.ok(200)),
+        [
+            "Díaz-Canel meets Russian Deputy Prime Minister Borisov in Havana",
+            "Old Havana talks"
+        ]
+    );
+    let since = app
+        .get("/v1/meetings?country=CUB&country=RUS&from=2015-01-01")
+        .await;
+    assert_eq!(titles(since.ok(200)).len(), 1);
+    let until = app.get("/v1/meetings?to=2016-03-01&sort=date").await;
+    assert_eq!(titles(until.ok(200)), ["Old Havana talks", "Paris talks"]);
+    let by_city = app.get("/v1/meetings?city=paris").await;
+    assert_eq!(titles(by_city.ok(200)), ["Paris talks"]);
+    let by_topic = app.get("/v1/meetings?topic=energy").await;
+    assert_eq!(titles(by_topic.ok(200)).len(), 2);
+    let by_kind = app.get("/v1/meetings?kind=summit").await;
+    assert_eq!(titles(by_kind.ok(200)), ["Paris talks"]);
+    let by_person = app.get("/v1/meetings?person=MIGUEL%20DIAZ-CANEL").await;
+    assert_eq!(titles(by_person.ok(200)).len(), 1);
+    let person_id = by_person.json["items"][0]["participants"][0]["person_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_person_id = app.get(&format!("/v1/meetings?person={person_id}")).await;
+    assert_eq!(titles(by_person_id.ok(200)).len(), 1);
+    let by_text = app.get("/v1/meetings?q=international%20law").await;
+    assert_eq!(
+        titles(by_text.ok(200)).len(),
+        1,
+        "q searches statements too"
+    );
+    let by_agreement = app.get("/v1/meetings?q=flights").await;
+    assert_eq!(
+        titles(by_agreement.ok(200)).len(),
+        1,
+        "q searches agreements too"
+    );
+    let stemmed = app.get("/v1/meetings?q=shipments").await;
+    assert_eq!(titles(stemmed.ok(200)).len(), 1, "English stemming");
+    let total = app
+        .get("/v1/meetings?country=CUB&include_total=true&limit=1")
+        .await;
+    assert_eq!(total.ok(200)["total"], 3);
+    assert_eq!(total.json["items"].as_array().unwrap().len(), 1);
+
+    let summary = &cub_rus.json["items"][0];
+    assert!(
+        summary.get("statements").is_none(),
+        "list items are summaries"
+    );
+    assert_eq!(summary["participants"][0]["name"], "Miguel Díaz-Canel");
+    assert_eq!(summary["countries"], json!(["CUB", "RUS"]));
+}
+
+#[tokio::test]
+async fn paging_visits_every_meeting_once_in_order() {
+    let app = TestApp::spawn().await;
+    // Several meetings share a date, so the cursor must break ties.
+    for index in 0..23 {
+        let date = format!("2020-01-{:02}", 1 + index % 5);
+        app.post(
+            "/v1/meetings",
+            &meeting(&format!("M{index}"), &date, &["USA", "CAN"]),
+        )
+        .await
+        .ok(201);
+    }
+    let all = walk(&app, "/v1/meetings?country=USA", 500).await;
+    assert_eq!(all.len(), 23);
+    for limit in [1, 4, 7, 23] {
+        let newest = walk(&app, "/v1/meetings?country=USA", limit).await;
+        assert_eq!(newest, all, "limit {limit}");
+        let mut oldest = walk(&app, "/v1/meetings?country=USA&sort=date", limit).await;
+        oldest.reverse();
+        assert_eq!(oldest, all, "limit {limit}, oldest first");
+    }
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 23);
+}
+
+#[tokio::test]
+async fn statements_are_searched_and_filtered() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .post("/v1/meetings", &seed_meeting())
+        .await
+        .ok(201)
+        .clone();
+    let id = doc["id"].as_str().unwrap();
+    let moscow = json!({
+        "title": "Reunión en Moscú", "date": "2022-02-02",
+        "participants": [{"name": "Miguel Díaz-Canel", "country": "CUB"}],
+        "statements": [{"speaker_participant": 0, "language": "es", "text": "Los acuerdos firmados hoy fortalecen nuestra cooperación."}]
+    });
+    app.post("/v1/meetings", &moscow).await.ok(201);
+
+    let found = app.get("/v1/statements?q=international%20law").await;
+    let items = found.ok(200)["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["speaker"]["name"], "Miguel Díaz-Canel");
+    assert_eq!(items[0]["meeting"]["id"], id);
+    assert_eq!(items[0]["meeting"]["date"], "2021-10-12");
+    assert!(
+        items[0]["headline"]
+            .as_str()
+            .unwrap()
+            .contains("«international»")
+    );
+
+    let phrase = app.get("/v1/statements?q=%22humanitarian%20aid%22").await;
+    assert_eq!(phrase.ok(200)["items"].as_array().unwrap().len(), 1);
+    let either = app.get("/v1/statements?q=coffee%20or%20remoteness").await;
+    assert_eq!(either.ok(200)["items"].as_array().unwrap().len(), 2);
+    let spanish = app.get("/v1/statements?q=acuerdos").await;
+    assert_eq!(
+        spanish.ok(200)["items"].as_array().unwrap().len(),
+        1,
+        "Spanish text is found by its own words"
+    );
+    let accents = app.get("/v1/statements?q=cooperacion").await;
+    assert_eq!(
+        accents.ok(200)["items"].as_array().unwrap().len(),
+        1,
+        "accent-insensitive"
+    );
+
+    let by_speaker = app.get("/v1/statements?speaker=diaz-canel").await;
+    assert_eq!(
+        by_speaker.ok(200)["items"].as_array().unwrap().len(),
+        3,
+        "part of a name will do"
+    );
+    let by_speaker = app.get("/v1/statements?speaker=miguel%20diaz-canel").await;
+    assert_eq!(by_speaker.ok(200)["items"].as_array().unwrap().len(), 3);
+    let by_country = app.get("/v1/statements?country=RU").await;
+    assert_eq!(by_country.ok(200)["items"].as_array().unwrap().len(), 2);
+    let by_language = app.get("/v1/statements?language=es").await;
+    assert_eq!(by_language.ok(200)["items"].as_array().unwrap().len(), 1);
+    let by_topic = app.get("/v1/statements?topic=trade").await;
+    assert_eq!(by_topic.ok(200)["items"].as_array().unwrap().len(), 1);
+    let by_meeting = app.get(&format!("/v1/statements?meeting_id={id}")).await;
+    assert_eq!(by_meeting.ok(200)["items"].as_array().unwrap().len(), 4);
+    let by_date = app.get("/v1/statements?from=2022-01-01").await;
+    assert_eq!(by_date.ok(200)["items"].as_array().unwrap().len(), 1);
+
+    assert_eq!(walk(&app, "/v1/statements", 1).await.len(), 5);
+    assert_eq!(
+        walk(&app, "/v1/statements?q=we%20or%20our", 1).await.len(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn agreements_are_filtered() {
+    let app = TestApp::spawn().await;
+    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    let pledges = app
+        .get("/v1/agreements?kind=pledge&due_before=2021-12-31&status=agreed")
+        .await;
+    let items = pledges.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0]["title"],
+        "Russia sends another humanitarian aid shipment to Cuba"
+    );
+    assert_eq!(items[0]["meeting"]["date"], "2021-10-12");
+
+    let agreement_uri = format!("/v1/agreements/{}", items[0]["id"].as_str().unwrap());
+    app.patch(&agreement_uri, &json!({"status": "fulfilled"}))
+        .await
+        .ok(200);
+    let unfulfilled = app
+        .get("/v1/agreements?kind=pledge&due_before=2021-12-31&status=agreed&status=proposed")
+        .await;
+    assert_eq!(unfulfilled.ok(200)["items"].as_array().unwrap().len(), 0);
+
+    let both = app.get("/v1/agreements?party=CU&party=RU").await;
+    assert_eq!(both.ok(200)["items"].as_array().unwrap().len(), 2);
+    let energy = app.get("/v1/agreements?topic=energy").await;
+    assert_eq!(energy.ok(200)["items"].as_array().unwrap().len(), 1);
+    let plans = app
+        .get("/v1/agreements?kind=plan&from=2021-10-12&to=2021-10-12")
+        .await;
+    assert_eq!(plans.ok(200)["items"].as_array().unwrap().len(), 2);
+    let due_after = app.get("/v1/agreements?due_after=2022-01-01").await;
+    assert_eq!(due_after.ok(200)["items"].as_array().unwrap().len(), 0);
+    let oil = app.get("/v1/agreements?q=oil").await;
+    assert_eq!(oil.ok(200)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(walk(&app, "/v1/agreements", 1).await.len(), 3);
+}
+
+#[tokio::test]
+async fn people_are_found_by_name_or_alias_without_accents() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .post("/v1/meetings", &seed_meeting())
+        .await
+        .ok(201)
+        .clone();
+    let person_id = doc["participants"][1]["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let found = app.get("/v1/people?q=DIAZ").await;
+    let items = found.ok(200)["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "Miguel Díaz-Canel");
+    assert_eq!(items[0]["meeting_count"], 1);
+    assert_eq!(
+        app.get("/v1/people?q=100%25").await.ok(200)["items"],
+        json!([]),
+        "LIKE wildcards are literal"
+    );
+
+    let uri = format!("/v1/people/{person_id}");
+    let patched = app.patch(&uri, &json!({"aliases": ["Юрий Борисов"], "identifiers": [{"scheme": "wikidata", "value": "Q4164115"}]})).await;
+    assert_eq!(patched.ok(200)["aliases"], json!(["Юрий Борисов"]));
+    assert_eq!(
+        app.get("/v1/people?q=юрий").await.ok(200)["items"][0]["id"],
+        person_id.as_str()
+    );
+    let by_alias = app.get("/v1/meetings?person=%D0%AE%D1%80%D0%B8%D0%B9%20%D0%91%D0%BE%D1%80%D0%B8%D1%81%D0%BE%D0%B2").await;
+    assert_eq!(
+        by_alias.ok(200)["items"].as_array().unwrap().len(),
+        1,
+        "meetings by alias"
+    );
+    assert_eq!(
+        app.get(&uri).await.ok(200)["identifiers"][0]["value"],
+        "Q4164115"
+    );
+    assert_eq!(walk(&app, "/v1/people", 1).await.len(), 3);
+    let rus = app.get("/v1/people?country=RUS").await;
+    assert_eq!(rus.ok(200)["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn countries_show_their_meetings_and_partners() {
+    let app = TestApp::spawn().await;
+    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
+    )
+    .await
+    .ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]),
+    )
+    .await
+    .ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Soviet times", "1975-01-01", &["CUB", "SUN"]),
+    )
+    .await
+    .ok(201);
+
+    let cuba = app.get("/v1/countries/cu").await;
+    let cuba = cuba.ok(200);
+    assert_eq!(cuba["code"], "CUB");
+    assert_eq!(cuba["name"], "Cuba");
+    assert_eq!(cuba["meetings"], 4);
+    assert_eq!(cuba["last_met_on"], "2021-10-12");
+
+    let partners = app.get("/v1/countries/CUB/partners").await;
+    assert_eq!(
+        partners.ok(200)["items"],
+        json!([
+            {"country": "RUS", "meetings": 2, "last_met_on": "2021-10-12"},
+            {"country": "ESP", "meetings": 1, "last_met_on": "2019-07-07"},
+            {"country": "SUN", "meetings": 1, "last_met_on": "1975-01-01"},
+        ])
+    );
+    let recent = app
+        .get("/v1/countries/CUB/partners?from=2015-01-01&to=2020-01-01")
+        .await;
+    assert_eq!(
+        recent.ok(200)["items"],
+        json!([{"country": "ESP", "meetings": 1, "last_met_on": "2019-07-07"}])
+    );
+    let soviet = app.get("/v1/countries/SUN").await;
+    assert_eq!(soviet.ok(200)["former"], true);
+    assert_eq!(soviet.json["meetings"], 1);
+}
