@@ -56,7 +56,9 @@ CREATE TABLE people (
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX people_names ON people USING gin (person_names(name, aliases));
+CREATE INDEX people_folded_name ON people (fold(name), country);
+-- Looked up on every write that names people: no pending list to scan.
+CREATE INDEX people_names ON people USING gin (person_names(name, aliases)) WITH (fastupdate = off);
 CREATE INDEX people_search_text ON people USING gin (person_search_text(name, aliases) gin_trgm_ops);
 CREATE INDEX people_sort ON people (fold(name), id);
 
@@ -90,6 +92,9 @@ CREATE TABLE meetings (
     topics            text[] NOT NULL DEFAULT '{}',
     search            tsvector GENERATED ALWAYS AS (
                           search_vector(title || ' ' || coalesce(summary, ''), 'en')) STORED,
+    -- The hash of the document as last imported, cleared by any later edit, so a
+    -- re-import in upsert mode can tell that nothing changed.
+    document_hash     bytea,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     version           integer NOT NULL DEFAULT 1,
@@ -194,24 +199,36 @@ CREATE TABLE api_keys (
     revoked_at  timestamptz
 );
 
--- Finds the person with this folded name or alias and country, or creates one. The
--- advisory lock serialises concurrent writers naming the same new person, so one
--- person is created, not two.
-CREATE FUNCTION resolve_person(new_id uuid, person_name text, person_country text) RETURNS uuid
+-- The person with this folded name or alias and this country, if any.
+CREATE FUNCTION find_person(person_name text, person_country text) RETURNS uuid
+    LANGUAGE sql STABLE
+    RETURN coalesce(
+        (SELECT id FROM people
+          WHERE fold(name) = fold(person_name) AND country IS NOT DISTINCT FROM person_country
+          ORDER BY id LIMIT 1),
+        (SELECT id FROM people
+          WHERE person_names(name, aliases) @> ARRAY[fold(person_name)]
+            AND country IS NOT DISTINCT FROM person_country
+          ORDER BY id LIMIT 1));
+
+-- Finds or creates the person for each wanted (idx, new_id, name, country). Advisory
+-- locks, taken in one fixed order, make concurrent writers naming the same new person
+-- create it once, and never deadlock on each other.
+CREATE FUNCTION resolve_people(wanted jsonb) RETURNS TABLE (idx int, person_id uuid)
     LANGUAGE plpgsql AS $$
-DECLARE
-    found uuid;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(fold(person_name) || '|' || coalesce(person_country, ''), 0));
-    SELECT id INTO found FROM people
-     WHERE person_names(name, aliases) @> ARRAY[fold(person_name)]
-       AND country IS NOT DISTINCT FROM person_country
-     ORDER BY id LIMIT 1;
-    IF found IS NULL THEN
-        INSERT INTO people (id, name, country) VALUES (new_id, person_name, person_country);
-        found := new_id;
-    END IF;
-    RETURN found;
+    PERFORM pg_advisory_xact_lock(keys.k)
+       FROM (SELECT DISTINCT hashtextextended(fold(w.name) || '|' || coalesce(w.country, ''), 0) AS k
+               FROM jsonb_to_recordset(wanted) AS w(name text, country text)
+              ORDER BY 1) AS keys;
+    INSERT INTO people (id, name, country)
+    SELECT DISTINCT ON (fold(w.name), w.country) w.new_id, w.name, w.country
+      FROM jsonb_to_recordset(wanted) AS w(idx int, new_id uuid, name text, country text)
+     WHERE find_person(w.name, w.country) IS NULL
+     ORDER BY fold(w.name), w.country, w.idx;
+    RETURN QUERY
+    SELECT w.idx, find_person(w.name, w.country)
+      FROM jsonb_to_recordset(wanted) AS w(idx int, new_id uuid, name text, country text);
 END
 $$;
 

@@ -79,18 +79,18 @@ impl AgreementInput {
     }
 }
 
-/// Writes agreements after any the meeting already has; returns their ids.
+/// Writes agreements, each after any its meeting already has; returns their ids.
 pub async fn insert_all(
     conn: &mut PgConnection,
-    meeting_id: Uuid,
-    inputs: &[AgreementInput],
+    new: &[(Uuid, &AgreementInput)],
 ) -> ApiResult<Vec<Uuid>> {
-    if inputs.is_empty() {
+    if new.is_empty() {
         return Ok(Vec::new());
     }
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
+        meeting_id: Uuid,
         idx: usize,
         title: &'a str,
         description: Option<&'a str>,
@@ -101,11 +101,12 @@ pub async fn insert_all(
         signed_on: Option<NaiveDate>,
         due_by: Option<NaiveDate>,
     }
-    let rows: Vec<Row> = inputs
+    let rows: Vec<Row> = new
         .iter()
         .enumerate()
-        .map(|(idx, a)| Row {
+        .map(|(idx, (meeting_id, a))| Row {
             id: Uuid::now_v7(),
+            meeting_id: *meeting_id,
             idx,
             title: a.title.trim(),
             description: a.description.as_deref(),
@@ -120,12 +121,11 @@ pub async fn insert_all(
     sqlx::query(
         "INSERT INTO agreements (id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by,
                                  position)
-         SELECT r.id, $1, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by,
-                r.idx + coalesce((SELECT max(position) + 1 FROM agreements WHERE meeting_id = $1), 0)
-         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, title text, description text, kind text, status text,
+         SELECT r.id, r.meeting_id, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by,
+                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM agreements x WHERE x.meeting_id = r.meeting_id), 0)
+         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text,
                                           parties text[], topics text[], signed_on date, due_by date)",
     )
-    .bind(meeting_id)
     .bind(sqlx::types::Json(&rows))
     .execute(&mut *conn)
     .await?;
@@ -157,7 +157,7 @@ async fn add(
     check_single(&input)?;
     let mut tx = state.db.begin().await?;
     document::lock(&mut tx, meeting_id).await?;
-    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input)).await?;
+    let ids = insert_all(&mut tx, &[(meeting_id, &input)]).await?;
     document::touch(&mut tx, meeting_id).await?;
     let body = fetch(&mut tx, ids[0]).await?;
     tx.commit().await?;

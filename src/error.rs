@@ -214,7 +214,10 @@ fn constraint_field(constraint: &str) -> &'static str {
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
-        Self::Internal(error)
+        match error.downcast::<sqlx::Error>() {
+            Ok(database) => Self::from(database),
+            Err(other) => Self::Internal(other),
+        }
     }
 }
 

@@ -41,7 +41,8 @@ impl<S: Send + Sync> FromRequest<S> for MergePatch {
     }
 }
 
-fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+/// Refuses a body whose `Content-Type` is not one of `accepted`, with 415.
+pub fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
     let given = req
         .headers()
         .get(header::CONTENT_TYPE)

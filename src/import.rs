@@ -1,45 +1,129 @@
-//! Importing NDJSON meeting documents: one document a line, each in its own
-//! transaction, so a bad line never loses the good ones.
+//! Importing NDJSON meeting documents, one per line, from a file or an HTTP body.
+//!
+//! Lines are written in batches, one statement per table for a whole batch. When a
+//! batch fails, it is written again one document at a time, each under a savepoint,
+//! so a bad line is reported and never loses the good ones.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::io;
 
-use futures::StreamExt;
-use serde::Serialize;
-use sqlx::PgPool;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
-use tokio_stream::wrappers::LinesStream;
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::meetings::document::{self, MeetingInput};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::routing::post;
+use axum::{Extension, Router};
+
+use crate::AppState;
+use crate::access::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Query, require_content_type};
+use crate::meetings::document::{self, MeetingInput, NewMeeting};
+
+/// The longest line accepted: one meeting document.
+pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
+
+/// Documents written per batch.
+const BATCH: usize = 500;
+
+/// What to do with a document whose identifier is already stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Refuse it: the line fails with a conflict.
+    #[default]
+    Insert,
+    /// Replace the stored meeting, unless nothing changed.
+    Upsert,
+}
+
+/// What happened to a line's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Updated,
+    Unchanged,
+}
 
 /// The outcome of one line.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum LineResult {
-    Created { line: usize, id: Uuid },
-    Failed { line: usize, error: String },
+    Written {
+        line: usize,
+        id: Uuid,
+        status: Status,
+    },
+    Failed {
+        line: usize,
+        error: String,
+    },
+}
+
+impl LineResult {
+    fn line(&self) -> usize {
+        match self {
+            LineResult::Written { line, .. } | LineResult::Failed { line, .. } => *line,
+        }
+    }
 }
 
 /// Totals of an import.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct Totals {
     pub lines: usize,
     pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
     pub failed: usize,
 }
 
-/// Imports one document; the error says what was wrong with it.
-pub async fn import_line(db: &PgPool, text: &str) -> Result<Uuid, ApiError> {
+impl Totals {
+    fn count(&mut self, result: &LineResult) {
+        self.lines += 1;
+        match result {
+            LineResult::Written {
+                status: Status::Created,
+                ..
+            } => self.created += 1,
+            LineResult::Written {
+                status: Status::Updated,
+                ..
+            } => self.updated += 1,
+            LineResult::Written {
+                status: Status::Unchanged,
+                ..
+            } => self.unchanged += 1,
+            LineResult::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+/// A line that parsed and passed its checks.
+struct Parsed {
+    line: usize,
+    input: MeetingInput,
+    /// SHA-256 of the document in canonical form (keys sorted), to spot re-imports.
+    hash: Vec<u8>,
+}
+
+fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
+    let fail = |error: ApiError| LineResult::Failed {
+        line,
+        error: describe(&error),
+    };
     let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| ApiError::BadRequest(format!("not valid JSON: {error}")))?;
-    let meeting: MeetingInput = crate::extract::deserialize(value)?;
-    meeting.check()?;
-    let id = Uuid::now_v7();
-    let mut tx = db.begin().await?;
-    document::insert(&mut tx, id, &meeting).await?;
-    tx.commit().await?;
-    Ok(id)
+        .map_err(|error| fail(ApiError::BadRequest(format!("not valid JSON: {error}"))))?;
+    let hash = Sha256::digest(value.to_string().as_bytes()).to_vec();
+    let input: MeetingInput = crate::extract::deserialize(value).map_err(fail)?;
+    input.check().map_err(fail)?;
+    Ok(Parsed { line, input, hash })
 }
 
 fn describe(error: &ApiError) -> String {
@@ -59,61 +143,319 @@ fn describe(error: &ApiError) -> String {
     }
 }
 
-/// How many documents are written at once.
-const CONCURRENCY: usize = 8;
-
-/// Imports every non-blank line of `reader`, calling `each` with every line's result
-/// in line order.
-pub async fn import<R: AsyncBufRead + Unpin>(
-    db: &PgPool,
-    reader: R,
-    mut each: impl FnMut(&LineResult),
-) -> anyhow::Result<Totals> {
-    let lines = LinesStream::new(reader.lines())
-        .enumerate()
-        .map(|(index, text)| (index + 1, text))
-        .filter(|(_, text)| {
-            std::future::ready(text.as_ref().map_or(true, |t| !t.trim().is_empty()))
-        });
-    let mut results = lines
-        .map(|(line, text)| async move {
-            match text {
-                Ok(text) => Ok(match import_line(db, &text).await {
-                    Ok(id) => LineResult::Created { line, id },
-                    Err(error) => LineResult::Failed {
-                        line,
-                        error: describe(&error),
-                    },
-                }),
-                Err(error) => Err(anyhow::Error::from(error)),
-            }
-        })
-        .buffered(CONCURRENCY);
-    let mut totals = Totals::default();
-    while let Some(result) = results.next().await {
-        let result = result?;
-        totals.lines += 1;
-        match result {
-            LineResult::Created { .. } => totals.created += 1,
-            LineResult::Failed { .. } => totals.failed += 1,
-        }
-        each(&result);
+/// Splits a byte stream into lines of at most `MAX_LINE_BYTES`. An overlong line or one
+/// that is not UTF-8 is an error for that line alone; reading goes on after it.
+pub fn lines<S>(bytes: S) -> impl Stream<Item = Result<String, String>>
+where
+    S: Stream<Item = io::Result<Bytes>> + Unpin,
+{
+    struct State<S> {
+        bytes: S,
+        buffer: BytesMut,
+        codec: LinesCodec,
+        done: bool,
     }
-    Ok(totals)
+    let state = State {
+        bytes,
+        buffer: BytesMut::new(),
+        codec: LinesCodec::new_with_max_length(MAX_LINE_BYTES),
+        done: false,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            let decoded = if state.done {
+                state.codec.decode_eof(&mut state.buffer)
+            } else {
+                state.codec.decode(&mut state.buffer)
+            };
+            match decoded {
+                Ok(Some(line)) => return Some((Ok(line), state)),
+                Ok(None) if state.done => return None,
+                Ok(None) => match state.bytes.next().await {
+                    Some(Ok(chunk)) => state.buffer.extend_from_slice(&chunk),
+                    Some(Err(error)) => {
+                        state.done = true;
+                        state.buffer.clear();
+                        return Some((Err(format!("the body could not be read: {error}")), state));
+                    }
+                    None => state.done = true,
+                },
+                Err(LinesCodecError::MaxLineLengthExceeded) => {
+                    let error = format!("the line is longer than {MAX_LINE_BYTES} bytes");
+                    return Some((Err(error), state));
+                }
+                Err(LinesCodecError::Io(_)) => {
+                    return Some((Err("the line is not valid UTF-8".into()), state));
+                }
+            }
+        }
+    })
 }
 
-/// Imports a file, or standard input for `-`.
+/// Imports every non-blank line, calling `each` with every line's result in line order.
+pub async fn import<S>(
+    db: &PgPool,
+    lines: S,
+    mode: Mode,
+    mut each: impl FnMut(&LineResult),
+) -> anyhow::Result<Totals>
+where
+    S: Stream<Item = Result<String, String>>,
+{
+    let mut totals = Totals::default();
+    let mut batch: Vec<Parsed> = Vec::with_capacity(BATCH);
+    let mut settled: Vec<LineResult> = Vec::new();
+    let mut lines = std::pin::pin!(lines.enumerate());
+    loop {
+        let next = lines.next().await;
+        let finished = next.is_none();
+        if let Some((index, text)) = next {
+            let line = index + 1;
+            match text {
+                Ok(text) if text.trim().is_empty() => {}
+                Ok(text) => match parse(line, &text) {
+                    Ok(parsed) => batch.push(parsed),
+                    Err(failed) => settled.push(failed),
+                },
+                Err(error) => settled.push(LineResult::Failed { line, error }),
+            }
+        }
+        if batch.len() >= BATCH || (finished && !batch.is_empty()) {
+            settled.extend(write_batch(db, mode, std::mem::take(&mut batch)).await?);
+        }
+        if batch.is_empty() || finished {
+            settled.sort_by_key(LineResult::line);
+            for result in settled.drain(..) {
+                totals.count(&result);
+                each(&result);
+            }
+        }
+        if finished {
+            return Ok(totals);
+        }
+    }
+}
+
+/// Writes a batch in one transaction, or document by document when that fails.
+async fn write_batch(
+    db: &PgPool,
+    mode: Mode,
+    batch: Vec<Parsed>,
+) -> anyhow::Result<Vec<LineResult>> {
+    let mut tx = db.begin().await?;
+    if let Ok(results) = write(&mut tx, mode, &batch).await
+        && tx.commit().await.is_ok()
+    {
+        return Ok(results);
+    }
+    let mut tx = db.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for parsed in &batch {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match write(&mut savepoint, mode, std::slice::from_ref(parsed)).await {
+            Ok(mut written) => {
+                savepoint.commit().await?;
+                results.append(&mut written);
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                results.push(LineResult::Failed {
+                    line: parsed.line,
+                    error: describe(&error),
+                });
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// The stored meeting an identifier points at.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    scheme: String,
+    value: String,
+    id: Uuid,
+    hash: Option<Vec<u8>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    version: i32,
+}
+
+/// Writes parsed documents: new ones are created; in upsert mode, changed ones
+/// replace the meeting their identifiers name, keeping its id.
+async fn write(
+    conn: &mut PgConnection,
+    mode: Mode,
+    batch: &[Parsed],
+) -> ApiResult<Vec<LineResult>> {
+    let (schemes, values): (Vec<&str>, Vec<&str>) = batch
+        .iter()
+        .flat_map(|p| {
+            p.input
+                .identifiers
+                .iter()
+                .map(|i| (i.scheme.trim(), i.value.trim()))
+        })
+        .unzip();
+    let found: Vec<Stored> = sqlx::query_as(
+        "SELECT i.scheme, i.value, m.id, m.document_hash AS hash, m.created_at, m.version
+         FROM meeting_identifiers i JOIN meetings m ON m.id = i.meeting_id
+         WHERE (i.scheme, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+    )
+    .bind(&schemes)
+    .bind(&values)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stored: HashMap<(&str, &str), &Stored> = found
+        .iter()
+        .map(|s| ((s.scheme.as_str(), s.value.as_str()), s))
+        .collect();
+
+    let mut results = Vec::with_capacity(batch.len());
+    let mut writes = Vec::with_capacity(batch.len());
+    let mut replaced = Vec::new();
+    for parsed in batch {
+        let mut matches: Vec<&Stored> = parsed
+            .input
+            .identifiers
+            .iter()
+            .filter_map(|i| stored.get(&(i.scheme.trim(), i.value.trim())).copied())
+            .collect();
+        matches.sort_by_key(|s| s.id);
+        matches.dedup_by_key(|s| s.id);
+        let line = parsed.line;
+        match (mode, matches.as_slice()) {
+            (_, []) => {
+                let id = Uuid::now_v7();
+                writes.push(NewMeeting {
+                    hash: Some(parsed.hash.clone()),
+                    ..NewMeeting::new(id, &parsed.input)
+                });
+                results.push(LineResult::Written {
+                    line,
+                    id,
+                    status: Status::Created,
+                });
+            }
+            (Mode::Insert, [existing, ..]) => {
+                return Err(ApiError::Conflict(format!(
+                    "a meeting with this identifier already exists ({}); import with mode=upsert to update it",
+                    existing.id
+                )));
+            }
+            (Mode::Upsert, [existing])
+                if existing.hash.as_deref() == Some(parsed.hash.as_slice()) =>
+            {
+                results.push(LineResult::Written {
+                    line,
+                    id: existing.id,
+                    status: Status::Unchanged,
+                });
+            }
+            (Mode::Upsert, [existing]) => {
+                replaced.push(existing.id);
+                writes.push(NewMeeting {
+                    id: existing.id,
+                    input: &parsed.input,
+                    hash: Some(parsed.hash.clone()),
+                    created_at: Some(existing.created_at),
+                    version: existing.version + 1,
+                });
+                results.push(LineResult::Written {
+                    line,
+                    id: existing.id,
+                    status: Status::Updated,
+                });
+            }
+            (Mode::Upsert, _) => {
+                return Err(ApiError::Conflict(
+                    "the identifiers name more than one stored meeting".into(),
+                ));
+            }
+        }
+    }
+    if !replaced.is_empty() {
+        // The new version replaces the old whole; what hung off it goes with it.
+        sqlx::query("DELETE FROM meetings WHERE id = ANY($1)")
+            .bind(&replaced)
+            .execute(&mut *conn)
+            .await?;
+    }
+    document::insert_many(conn, &writes).await?;
+    Ok(results)
+}
+
+pub fn router() -> Router<AppState> {
+    // The body is streamed line by line, so the whole-body size limit does not apply.
+    Router::new().route(
+        "/v1/import",
+        post(import_body).layer(DefaultBodyLimit::disable()),
+    )
+}
+
+/// Parameters of `POST /v1/import`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    #[serde(default)]
+    mode: Mode,
+}
+
+/// Imports an `application/x-ndjson` body, answering each line's result and the totals.
+async fn import_body(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<ImportParams>,
+    request: Request,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    caller.require_write()?;
+    require_content_type(&request, &["application/x-ndjson", "application/jsonl"])?;
+    let body = request
+        .into_body()
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(io::Error::other));
+    let mut items = Vec::new();
+    let totals = import(&state.db, lines(body), params.mode, |result| {
+        items.push(result.clone())
+    })
+    .await?;
+    Ok(axum::Json(
+        serde_json::json!({"items": items, "totals": totals}),
+    ))
+}
+
+/// Imports a file, or standard input for `-`, showing progress on a terminal.
 pub async fn import_file(
     db: &PgPool,
-    path: &Path,
-    each: impl FnMut(&LineResult),
+    path: &std::path::Path,
+    mode: Mode,
+    mut each: impl FnMut(&LineResult),
 ) -> anyhow::Result<Totals> {
-    if path == Path::new("-") {
-        import(db, BufReader::new(tokio::io::stdin()), each).await
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if path == std::path::Path::new("-")
+    {
+        Box::new(tokio::io::stdin())
     } else {
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        import(db, BufReader::new(file), each).await
-    }
+        Box::new(file)
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let progress = indicatif::ProgressBar::new(size);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let counter = progress.clone();
+    let bytes = tokio_util::io::ReaderStream::new(reader).inspect(move |chunk| {
+        if let Ok(chunk) = chunk {
+            counter.inc(chunk.len() as u64);
+        }
+    });
+    let totals = import(db, lines(bytes), mode, |result| {
+        progress.suspend(|| each(result));
+    })
+    .await;
+    progress.finish_and_clear();
+    totals
 }

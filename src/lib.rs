@@ -60,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(agreements::router())
         .merge(people::router())
         .merge(countries::router())
+        .merge(import::router())
         .merge(system::router())
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)

@@ -91,15 +91,15 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             }
         }
         Command::Import(args) => {
-            let totals = import::import_file(&pool, &args.file, |result| {
+            let totals = import::import_file(&pool, &args.file, args.mode, |result| {
                 if let import::LineResult::Failed { line, error } = result {
                     eprintln!("line {line}: {error}");
                 }
             })
             .await?;
             println!(
-                "{} lines: {} created, {} failed",
-                totals.lines, totals.created, totals.failed
+                "{} lines: {} created, {} updated, {} unchanged, {} failed",
+                totals.lines, totals.created, totals.updated, totals.unchanged, totals.failed
             );
             if totals.failed > 0 {
                 anyhow::bail!("{} lines failed", totals.failed);

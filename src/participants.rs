@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use std::collections::{BTreeSet, HashMap};
+
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -16,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path};
 use crate::json::{JsonText, created};
 use crate::meetings::document;
-use crate::vocabulary::{Checks, Side};
+use crate::vocabulary::{Checks, Side, field_path};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,23 +98,43 @@ pub async fn require_people(conn: &mut PgConnection, wanted: &[(String, Uuid)]) 
     checks.finish()
 }
 
+/// A participant to write under its meeting; `field` names it in error messages.
+pub struct NewParticipant<'a> {
+    pub meeting_id: Uuid,
+    pub input: &'a ParticipantInput,
+    pub field: String,
+}
+
 /// The person each participant names: the given id, or the person found or created
 /// for its name and country.
 async fn resolve_people(
     conn: &mut PgConnection,
-    inputs: &[ParticipantInput],
-    field: &str,
+    new: &[NewParticipant<'_>],
 ) -> ApiResult<Vec<Option<Uuid>>> {
-    let by_id: Vec<(String, Uuid)> = inputs
+    let by_id: Vec<(String, Uuid)> = new
         .iter()
-        .enumerate()
-        .filter_map(|(index, p)| {
-            p.person_id
-                .map(|id| (format!("{field}[{index}].person_id"), id))
+        .filter_map(|p| {
+            p.input
+                .person_id
+                .map(|id| (field_path(&p.field, "person_id"), id))
         })
         .collect();
     require_people(conn, &by_id).await?;
 
+    // Each distinct name and country is resolved once.
+    let named: BTreeSet<(&str, Option<&'static str>)> = new
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.input.name.as_deref()?.trim(),
+                p.input.country.map(|c| c.as_str()),
+            ))
+        })
+        .collect();
+    let mut people: Vec<Option<Uuid>> = new.iter().map(|p| p.input.person_id).collect();
+    if named.is_empty() {
+        return Ok(people);
+    }
     #[derive(Serialize)]
     struct Named<'a> {
         idx: usize,
@@ -120,52 +142,53 @@ async fn resolve_people(
         name: &'a str,
         country: Option<&'static str>,
     }
-    let mut named: Vec<Named> = inputs
-        .iter()
+    let named: Vec<Named> = named
+        .into_iter()
         .enumerate()
-        .filter_map(|(idx, p)| {
-            let name = p.name.as_deref()?.trim();
-            Some(Named {
-                idx,
-                new_id: Uuid::now_v7(),
-                name,
-                country: p.country.map(|c| c.as_str()),
-            })
+        .map(|(idx, (name, country))| Named {
+            idx,
+            new_id: Uuid::now_v7(),
+            name,
+            country,
         })
         .collect();
-    // A fixed lock order keeps two writers naming the same new people from deadlocking.
-    named.sort_by(|a, b| (a.name, a.country).cmp(&(b.name, b.country)));
-    let mut people: Vec<Option<Uuid>> = inputs.iter().map(|p| p.person_id).collect();
-    if !named.is_empty() {
-        let resolved: Vec<(i32, Uuid)> = sqlx::query_as(
-            "SELECT r.idx, resolve_person(r.new_id, r.name, r.country)
-             FROM jsonb_to_recordset($1) AS r(idx int, new_id uuid, name text, country text)",
-        )
-        .bind(sqlx::types::Json(&named))
-        .fetch_all(&mut *conn)
-        .await?;
-        for (idx, person) in resolved {
-            people[idx as usize] = Some(person);
+    let resolved: Vec<(i32, Uuid)> =
+        sqlx::query_as("SELECT idx, person_id FROM resolve_people($1)")
+            .bind(sqlx::types::Json(&named))
+            .fetch_all(&mut *conn)
+            .await?;
+    let by_name: HashMap<(&str, Option<&str>), Uuid> = resolved
+        .into_iter()
+        .map(|(idx, person)| {
+            let named = &named[idx as usize];
+            ((named.name, named.country), person)
+        })
+        .collect();
+    for (person, p) in people.iter_mut().zip(new) {
+        if let Some(name) = p.input.name.as_deref() {
+            *person = by_name
+                .get(&(name.trim(), p.input.country.map(|c| c.as_str())))
+                .copied();
         }
     }
     Ok(people)
 }
 
-/// Writes participants after any the meeting already has, in the caller's transaction.
+/// Writes participants after any their meetings already have, in the caller's
+/// transaction, in one round trip for the rows plus one for the people.
 pub async fn insert_all(
     conn: &mut PgConnection,
-    meeting_id: Uuid,
-    inputs: &[ParticipantInput],
-    field: &str,
+    new: &[NewParticipant<'_>],
 ) -> ApiResult<Vec<Written>> {
-    if inputs.is_empty() {
+    if new.is_empty() {
         return Ok(Vec::new());
     }
-    let people = resolve_people(conn, inputs, field).await?;
+    let people = resolve_people(conn, new).await?;
 
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
+        meeting_id: Uuid,
         idx: usize,
         person_id: Option<Uuid>,
         organization: Option<&'a str>,
@@ -173,28 +196,28 @@ pub async fn insert_all(
         country: Option<&'static str>,
         side: Option<&'static str>,
     }
-    let rows: Vec<Row> = inputs
+    let rows: Vec<Row> = new
         .iter()
         .zip(&people)
         .enumerate()
         .map(|(idx, (p, person_id))| Row {
             id: Uuid::now_v7(),
+            meeting_id: p.meeting_id,
             idx,
             person_id: *person_id,
-            organization: p.organization.as_deref().map(str::trim),
-            role: p.role.as_deref().map(str::trim),
-            country: p.country.map(|c| c.as_str()),
-            side: p.side.map(Side::as_str),
+            organization: p.input.organization.as_deref().map(str::trim),
+            role: p.input.role.as_deref().map(str::trim),
+            country: p.input.country.map(|c| c.as_str()),
+            side: p.input.side.map(Side::as_str),
         })
         .collect();
     sqlx::query(
         "INSERT INTO participants (id, meeting_id, person_id, organization, role, country, side, position)
-         SELECT r.id, $1, r.person_id, r.organization, r.role, r.country, r.side,
-                r.idx + coalesce((SELECT max(position) + 1 FROM participants WHERE meeting_id = $1), 0)
-         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, person_id uuid, organization text, role text,
-                                          country text, side text)",
+         SELECT r.id, r.meeting_id, r.person_id, r.organization, r.role, r.country, r.side,
+                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM participants p WHERE p.meeting_id = r.meeting_id), 0)
+         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, person_id uuid, organization text,
+                                          role text, country text, side text)",
     )
-    .bind(meeting_id)
     .bind(sqlx::types::Json(&rows))
     .execute(&mut *conn)
     .await?;
@@ -228,7 +251,12 @@ async fn add(
     checks.finish()?;
     let mut tx = state.db.begin().await?;
     document::lock(&mut tx, meeting_id).await?;
-    let written = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), "").await?;
+    let new = NewParticipant {
+        meeting_id,
+        input: &input,
+        field: String::new(),
+    };
+    let written = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
     document::touch(&mut tx, meeting_id).await?;
     let body = fetch(&mut tx, written[0].id).await?;
     tx.commit().await?;
@@ -269,7 +297,12 @@ async fn update(
     let mut checks = Checks::default();
     input.check("", &mut checks);
     checks.finish()?;
-    let people = resolve_people(&mut tx, std::slice::from_ref(&input), "").await?;
+    let new = NewParticipant {
+        meeting_id,
+        input: &input,
+        field: String::new(),
+    };
+    let people = resolve_people(&mut tx, std::slice::from_ref(&new)).await?;
     sqlx::query(
         "UPDATE participants SET person_id = $2, organization = $3, role = $4, country = $5, side = $6
          WHERE id = $1",

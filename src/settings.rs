@@ -113,6 +113,9 @@ pub enum KeysCommand {
 pub struct ImportArgs {
     /// NDJSON file of meeting documents; `-` reads standard input.
     pub file: PathBuf,
+    /// `insert` refuses documents whose identifier is stored; `upsert` replaces them.
+    #[arg(long, value_enum, default_value_t = crate::import::Mode::Insert)]
+    pub mode: crate::import::Mode,
 }
 
 /// What the HTTP application needs to know at run time.

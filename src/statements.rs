@@ -20,7 +20,7 @@ use crate::meetings::document;
 use crate::pagination::{self, Limit};
 use crate::participants::{Written, require_people};
 use crate::people::PersonRef;
-use crate::vocabulary::{Checks, Language, Source, StatementKind, Topic};
+use crate::vocabulary::{Checks, Language, Source, StatementKind, Topic, field_path};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,32 +83,35 @@ impl StatementInput {
     }
 }
 
-/// Writes statements after any the meeting already has. `participants` are the ones
-/// written with them, which `speaker_participant` indexes.
-pub async fn insert_all(
-    conn: &mut PgConnection,
-    meeting_id: Uuid,
-    inputs: &[StatementInput],
-    participants: &[Written],
-    field: &str,
-) -> ApiResult<Vec<Uuid>> {
-    if inputs.is_empty() {
+/// A statement to write under its meeting; `speaker` is the participant that
+/// `speaker_participant` indexes, already written; `field` names it in errors.
+pub struct NewStatement<'a> {
+    pub meeting_id: Uuid,
+    pub input: &'a StatementInput,
+    pub speaker: Option<Written>,
+    pub field: String,
+}
+
+/// Writes statements after any their meetings already have, in the caller's transaction.
+pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> ApiResult<Vec<Uuid>> {
+    if new.is_empty() {
         return Ok(Vec::new());
     }
-    let named_people: Vec<(String, Uuid)> = inputs
+    let named_people: Vec<(String, Uuid)> = new
         .iter()
-        .enumerate()
-        .filter_map(|(index, s)| {
-            s.person_id
-                .map(|id| (format!("{field}[{index}].person_id"), id))
+        .filter_map(|s| {
+            s.input
+                .person_id
+                .map(|id| (field_path(&s.field, "person_id"), id))
         })
         .collect();
     require_people(conn, &named_people).await?;
-    require_participants_of(conn, meeting_id, inputs, field).await?;
+    require_participants_of(conn, new).await?;
 
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
+        meeting_id: Uuid,
         idx: usize,
         participant_id: Option<Uuid>,
         person_id: Option<Uuid>,
@@ -122,19 +125,18 @@ pub async fn insert_all(
         source_publisher: Option<&'a str>,
         source_published_on: Option<NaiveDate>,
     }
-    let rows: Vec<Row> = inputs
+    let rows: Vec<Row> = new
         .iter()
         .enumerate()
-        .map(|(idx, s)| {
-            let speaker = s
-                .speaker_participant
-                .and_then(|index| participants.get(index));
+        .map(|(idx, new)| {
+            let s = new.input;
             let source = s.source.as_ref();
             Row {
                 id: Uuid::now_v7(),
+                meeting_id: new.meeting_id,
                 idx,
-                participant_id: speaker.map(|p| p.id).or(s.participant_id),
-                person_id: speaker.and_then(|p| p.person_id).or(s.person_id),
+                participant_id: new.speaker.map(|p| p.id).or(s.participant_id),
+                person_id: new.speaker.and_then(|p| p.person_id).or(s.person_id),
                 speaker_name: s.speaker_name.as_deref().map(str::trim),
                 text: &s.text,
                 kind: s.kind.unwrap_or(StatementKind::Quote).as_str(),
@@ -150,74 +152,66 @@ pub async fn insert_all(
     sqlx::query(
         "INSERT INTO statements (id, meeting_id, participant_id, person_id, speaker_name, text, kind, language,
                                  topics, source_url, source_title, source_publisher, source_published_on, position)
-         SELECT r.id, $1, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text, r.kind,
-                r.language, r.topics, r.source_url, r.source_title, r.source_publisher, r.source_published_on,
-                r.idx + coalesce((SELECT max(position) + 1 FROM statements WHERE meeting_id = $1), 0)
-         FROM jsonb_to_recordset($2) AS r(id uuid, idx int, participant_id uuid, person_id uuid, speaker_name text,
-                                          text text, kind text, language text, topics text[], source_url text,
-                                          source_title text, source_publisher text, source_published_on date)
+         SELECT r.id, r.meeting_id, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text,
+                r.kind, r.language, r.topics, r.source_url, r.source_title, r.source_publisher,
+                r.source_published_on,
+                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM statements s WHERE s.meeting_id = r.meeting_id), 0)
+         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, participant_id uuid, person_id uuid,
+                                          speaker_name text, text text, kind text, language text, topics text[],
+                                          source_url text, source_title text, source_publisher text,
+                                          source_published_on date)
          LEFT JOIN participants p ON p.id = r.participant_id",
     )
-    .bind(meeting_id)
     .bind(sqlx::types::Json(&rows))
     .execute(&mut *conn)
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    link_speakers_by_name(conn, meeting_id, &ids).await?;
+    if rows.iter().any(|row| row.speaker_name.is_some()) {
+        link_speakers_by_name(conn, &ids).await?;
+    }
     Ok(ids)
 }
 
 /// A speaker given only by name is linked to the meeting's participant of that name.
-async fn link_speakers_by_name(
-    conn: &mut PgConnection,
-    meeting_id: Uuid,
-    ids: &[Uuid],
-) -> ApiResult<()> {
+async fn link_speakers_by_name(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<()> {
     sqlx::query(
         "UPDATE statements s SET participant_id = match.participant_id, person_id = match.person_id
          FROM (SELECT DISTINCT ON (s2.id) s2.id AS statement_id, p.id AS participant_id, p.person_id
                FROM statements s2
                JOIN participants p ON p.meeting_id = s2.meeting_id
                JOIN people pe ON pe.id = p.person_id
-               WHERE s2.id = ANY($2) AND s2.speaker_name IS NOT NULL
+               WHERE s2.id = ANY($1) AND s2.speaker_name IS NOT NULL
                  AND person_names(pe.name, pe.aliases) @> ARRAY[fold(s2.speaker_name)]
                ORDER BY s2.id, p.position) match
-         WHERE s.id = match.statement_id AND s.meeting_id = $1 AND s.participant_id IS NULL AND s.person_id IS NULL",
+         WHERE s.id = match.statement_id AND s.participant_id IS NULL AND s.person_id IS NULL",
     )
-    .bind(meeting_id)
     .bind(ids)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Fails with a 422 for each `participant_id` that is not a participant of this meeting.
+/// Fails with a 422 for each `participant_id` that is not a participant of its meeting.
 async fn require_participants_of(
     conn: &mut PgConnection,
-    meeting_id: Uuid,
-    inputs: &[StatementInput],
-    field: &str,
+    new: &[NewStatement<'_>],
 ) -> ApiResult<()> {
-    let wanted: Vec<(usize, Uuid)> = inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(index, s)| s.participant_id.map(|id| (index, id)))
-        .collect();
-    if wanted.is_empty() {
+    let ids: Vec<Uuid> = new.iter().filter_map(|s| s.input.participant_id).collect();
+    if ids.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
-    let known: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM participants WHERE meeting_id = $1 AND id = ANY($2)")
-            .bind(meeting_id)
+    let known: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT id, meeting_id FROM participants WHERE id = ANY($1)")
             .bind(&ids)
             .fetch_all(&mut *conn)
             .await?;
     let mut checks = Checks::default();
-    for (index, id) in wanted {
-        if !known.contains(&id) {
+    for s in new {
+        if let Some(id) = s.input.participant_id
+            && !known.contains(&(id, s.meeting_id))
+        {
             checks.fail(
-                format!("{field}[{index}].participant_id"),
+                field_path(&s.field, "participant_id"),
                 format!("{id} is not a participant of this meeting"),
             );
         }
@@ -256,7 +250,13 @@ async fn add(
     check_single(&input)?;
     let mut tx = state.db.begin().await?;
     document::lock(&mut tx, meeting_id).await?;
-    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), &[], "").await?;
+    let new = NewStatement {
+        meeting_id,
+        input: &input,
+        speaker: None,
+        field: String::new(),
+    };
+    let ids = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
     document::touch(&mut tx, meeting_id).await?;
     let body = fetch(&mut tx, ids[0]).await?;
     tx.commit().await?;
@@ -311,7 +311,13 @@ async fn update(
         .execute(&mut *tx)
         .await?;
     // Re-insert under the same id and position: one code path checks and links speakers.
-    let ids = insert_all(&mut tx, meeting_id, std::slice::from_ref(&input), &[], "").await?;
+    let new = NewStatement {
+        meeting_id,
+        input: &input,
+        speaker: None,
+        field: String::new(),
+    };
+    let ids = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
     sqlx::query("UPDATE statements SET id = $1, position = $3 WHERE id = $2")
         .bind(id)
         .bind(ids[0])

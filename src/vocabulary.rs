@@ -189,6 +189,15 @@ pub struct Identifier {
     pub value: String,
 }
 
+/// The path of `name` inside the field `prefix` (`participants[0]` + `name`).
+pub fn field_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
 /// Collects field errors so a client learns every mistake in one answer.
 #[derive(Default)]
 pub struct Checks(pub Vec<crate::error::FieldError>);

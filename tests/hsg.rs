@@ -91,9 +91,14 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     let expected = read_file();
     assert_eq!(expected.len(), 7535);
     let app = TestApp::spawn().await;
-    let totals = chancery::import::import_file(&app.db, Path::new(DATA), |_| {})
-        .await
-        .unwrap();
+    let totals = chancery::import::import_file(
+        &app.db,
+        Path::new(DATA),
+        chancery::import::Mode::Insert,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (totals.lines, totals.created, totals.failed),
         (7535, 7535, 0)

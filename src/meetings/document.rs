@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::agreements::AgreementInput;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
-use crate::participants::ParticipantInput;
-use crate::statements::StatementInput;
+use crate::participants::{NewParticipant, ParticipantInput};
+use crate::statements::{NewStatement, StatementInput};
 use crate::vocabulary::{Checks, Identifier, MeetingKind, Source, Topic};
 
 /// Where a meeting took place.
@@ -148,38 +148,151 @@ impl MeetingInput {
     }
 }
 
+/// A checked document to write as meeting `id`.
+pub struct NewMeeting<'a> {
+    pub id: Uuid,
+    pub input: &'a MeetingInput,
+    /// The hash of the document as imported, when it came from an import.
+    pub hash: Option<Vec<u8>>,
+    /// Kept when a document replaces an earlier version of itself.
+    pub created_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+impl<'a> NewMeeting<'a> {
+    pub fn new(id: Uuid, input: &'a MeetingInput) -> Self {
+        NewMeeting {
+            id,
+            input,
+            hash: None,
+            created_at: None,
+            version: 1,
+        }
+    }
+}
+
 /// Writes a checked document as meeting `id`, all in the caller's transaction.
 pub async fn insert(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -> ApiResult<()> {
-    let location = meeting.location.clone().unwrap_or_default();
+    insert_many(conn, &[NewMeeting::new(id, meeting)]).await
+}
+
+/// Writes checked documents in the caller's transaction: one statement for each
+/// table, however many documents.
+pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -> ApiResult<()> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        title: &'a str,
+        summary: Option<&'a str>,
+        kind: &'static str,
+        date: NaiveDate,
+        end_date: Option<NaiveDate>,
+        start_time: Option<NaiveTime>,
+        city: Option<&'a str>,
+        location_country: Option<&'static str>,
+        venue: Option<&'a str>,
+        lat: Option<f64>,
+        lon: Option<f64>,
+        host_country: Option<&'static str>,
+        countries: Vec<&'static str>,
+        topics: Vec<&'a str>,
+        hash: Option<String>,
+        created_at: Option<DateTime<Utc>>,
+        version: i32,
+    }
+    let rows: Vec<Row> = meetings
+        .iter()
+        .map(|new| {
+            let m = new.input;
+            let location = m.location.as_ref();
+            Row {
+                id: new.id,
+                title: m.title.trim(),
+                summary: m.summary.as_deref(),
+                kind: m.kind.unwrap_or(MeetingKind::Other).as_str(),
+                date: m.date,
+                end_date: m.end_date,
+                start_time: m.start_time,
+                city: location.and_then(|l| l.city.as_deref()),
+                location_country: location.and_then(|l| l.country).map(|c| c.as_str()),
+                venue: location.and_then(|l| l.venue.as_deref()),
+                lat: location.and_then(|l| l.lat),
+                lon: location.and_then(|l| l.lon),
+                host_country: m.host_country.map(|c| c.as_str()),
+                countries: m.countries(),
+                topics: m.topics.iter().map(Topic::as_str).collect(),
+                hash: new
+                    .hash
+                    .as_ref()
+                    .map(|h| h.iter().map(|b| format!("{b:02x}")).collect()),
+                created_at: new.created_at,
+                version: new.version,
+            }
+        })
+        .collect();
     sqlx::query(
         "INSERT INTO meetings (id, title, summary, kind, date, end_date, start_time, city, location_country,
-                               venue, lat, lon, host_country, countries, topics)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                               venue, lat, lon, host_country, countries, topics, document_hash, created_at, version)
+         SELECT r.id, r.title, r.summary, r.kind, r.date, r.end_date, r.start_time, r.city, r.location_country,
+                r.venue, r.lat, r.lon, r.host_country, r.countries, r.topics, decode(r.hash, 'hex'),
+                coalesce(r.created_at, now()), r.version
+         FROM jsonb_to_recordset($1) AS r(id uuid, title text, summary text, kind text, date date, end_date date,
+                                          start_time time, city text, location_country text, venue text,
+                                          lat double precision, lon double precision, host_country text,
+                                          countries text[], topics text[], hash text, created_at timestamptz,
+                                          version int)",
     )
-    .bind(id)
-    .bind(meeting.title.trim())
-    .bind(meeting.summary.as_deref())
-    .bind(meeting.kind.unwrap_or(MeetingKind::Other).as_str())
-    .bind(meeting.date)
-    .bind(meeting.end_date)
-    .bind(meeting.start_time)
-    .bind(location.city.as_deref())
-    .bind(location.country.map(|code| code.as_str()))
-    .bind(location.venue.as_deref())
-    .bind(location.lat)
-    .bind(location.lon)
-    .bind(meeting.host_country.map(|code| code.as_str()))
-    .bind(meeting.countries())
-    .bind(meeting.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
+    .bind(sqlx::types::Json(&rows))
     .execute(&mut *conn)
     .await?;
 
-    write_sources_and_identifiers(conn, id, &meeting.sources, &meeting.identifiers).await?;
-    let participants =
-        crate::participants::insert_all(conn, id, &meeting.participants, "participants").await?;
-    crate::statements::insert_all(conn, id, &meeting.statements, &participants, "statements")
-        .await?;
-    crate::agreements::insert_all(conn, id, &meeting.agreements).await?;
+    let sources: Vec<(Uuid, &[Source])> = meetings
+        .iter()
+        .map(|m| (m.id, m.input.sources.as_slice()))
+        .collect();
+    let identifiers: Vec<(Uuid, &[Identifier])> = meetings
+        .iter()
+        .map(|m| (m.id, m.input.identifiers.as_slice()))
+        .collect();
+    insert_sources_and_identifiers(conn, &sources, &identifiers).await?;
+
+    let participants: Vec<NewParticipant> = meetings
+        .iter()
+        .flat_map(|m| {
+            m.input
+                .participants
+                .iter()
+                .enumerate()
+                .map(|(index, input)| NewParticipant {
+                    meeting_id: m.id,
+                    input,
+                    field: format!("participants[{index}]"),
+                })
+        })
+        .collect();
+    let written = crate::participants::insert_all(conn, &participants).await?;
+
+    let mut statements = Vec::new();
+    let mut first_participant = 0;
+    for m in meetings {
+        let own = &written[first_participant..first_participant + m.input.participants.len()];
+        first_participant += m.input.participants.len();
+        for (index, input) in m.input.statements.iter().enumerate() {
+            statements.push(NewStatement {
+                meeting_id: m.id,
+                input,
+                speaker: input.speaker_participant.and_then(|i| own.get(i).copied()),
+                field: format!("statements[{index}]"),
+            });
+        }
+    }
+    crate::statements::insert_all(conn, &statements).await?;
+
+    let agreements: Vec<(Uuid, &AgreementInput)> = meetings
+        .iter()
+        .flat_map(|m| m.input.agreements.iter().map(move |a| (m.id, a)))
+        .collect();
+    crate::agreements::insert_all(conn, &agreements).await?;
     Ok(())
 }
 
@@ -190,19 +303,6 @@ pub async fn write_sources_and_identifiers(
     sources: &[Source],
     identifiers: &[Identifier],
 ) -> ApiResult<()> {
-    #[derive(Serialize)]
-    struct SourceRow<'a> {
-        id: Uuid,
-        position: usize,
-        #[serde(flatten)]
-        source: &'a Source,
-    }
-    #[derive(Serialize)]
-    struct IdentifierRow<'a> {
-        position: usize,
-        scheme: &'a str,
-        value: &'a str,
-    }
     sqlx::query("DELETE FROM sources WHERE meeting_id = $1")
         .bind(meeting_id)
         .execute(&mut *conn)
@@ -211,44 +311,76 @@ pub async fn write_sources_and_identifiers(
         .bind(meeting_id)
         .execute(&mut *conn)
         .await?;
-    if !sources.is_empty() {
-        let rows: Vec<_> = sources
-            .iter()
-            .enumerate()
-            .map(|(position, source)| SourceRow {
-                id: Uuid::now_v7(),
-                position,
-                source,
-            })
-            .collect();
+    insert_sources_and_identifiers(conn, &[(meeting_id, sources)], &[(meeting_id, identifiers)])
+        .await
+}
+
+async fn insert_sources_and_identifiers(
+    conn: &mut PgConnection,
+    sources: &[(Uuid, &[Source])],
+    identifiers: &[(Uuid, &[Identifier])],
+) -> ApiResult<()> {
+    #[derive(Serialize)]
+    struct SourceRow<'a> {
+        id: Uuid,
+        meeting_id: Uuid,
+        position: usize,
+        #[serde(flatten)]
+        source: &'a Source,
+    }
+    #[derive(Serialize)]
+    struct IdentifierRow<'a> {
+        meeting_id: Uuid,
+        position: usize,
+        scheme: &'a str,
+        value: &'a str,
+    }
+    let source_rows: Vec<SourceRow> = sources
+        .iter()
+        .flat_map(|(meeting_id, sources)| {
+            sources
+                .iter()
+                .enumerate()
+                .map(|(position, source)| SourceRow {
+                    id: Uuid::now_v7(),
+                    meeting_id: *meeting_id,
+                    position,
+                    source,
+                })
+        })
+        .collect();
+    if !source_rows.is_empty() {
         sqlx::query(
             "INSERT INTO sources (id, meeting_id, url, title, publisher, published_on, position)
-             SELECT r.id, $1, r.url, r.title, r.publisher, r.published_on, r.position
-             FROM jsonb_to_recordset($2) AS r(id uuid, url text, title text, publisher text,
+             SELECT r.id, r.meeting_id, r.url, r.title, r.publisher, r.published_on, r.position
+             FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, url text, title text, publisher text,
                                               published_on date, position int)",
         )
-        .bind(meeting_id)
-        .bind(sqlx::types::Json(rows))
+        .bind(sqlx::types::Json(&source_rows))
         .execute(&mut *conn)
         .await?;
     }
-    if !identifiers.is_empty() {
-        let rows: Vec<_> = identifiers
-            .iter()
-            .enumerate()
-            .map(|(position, identifier)| IdentifierRow {
-                position,
-                scheme: identifier.scheme.trim(),
-                value: identifier.value.trim(),
-            })
-            .collect();
+    let identifier_rows: Vec<IdentifierRow> = identifiers
+        .iter()
+        .flat_map(|(meeting_id, identifiers)| {
+            identifiers
+                .iter()
+                .enumerate()
+                .map(|(position, identifier)| IdentifierRow {
+                    meeting_id: *meeting_id,
+                    position,
+                    scheme: identifier.scheme.trim(),
+                    value: identifier.value.trim(),
+                })
+        })
+        .collect();
+    if !identifier_rows.is_empty() {
         sqlx::query(
             "INSERT INTO meeting_identifiers (meeting_id, scheme, value, position)
-             SELECT $1, r.scheme, r.value, r.position
-             FROM jsonb_to_recordset($2) AS r(scheme text, value text, position int)",
+             SELECT r.meeting_id, r.scheme, r.value, r.position
+             FROM jsonb_to_recordset($1) AS r(meeting_id uuid, scheme text, value text, position int)",
         )
-        .bind(meeting_id)
-        .bind(sqlx::types::Json(rows))
+        .bind(sqlx::types::Json(&identifier_rows))
         .execute(&mut *conn)
         .await?;
     }
@@ -282,7 +414,7 @@ pub async fn touch(conn: &mut PgConnection, id: Uuid) -> ApiResult<()> {
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE meetings SET version = version + 1, updated_at = now() WHERE id = $1")
+    sqlx::query("UPDATE meetings SET version = version + 1, updated_at = now(), document_hash = NULL WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
