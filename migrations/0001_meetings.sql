@@ -363,3 +363,53 @@ CREATE FUNCTION person_json(pe people) RETURNS json
                                      ORDER BY i.scheme, i.value)
                                  FROM person_identifiers i WHERE i.person_id = pe.id), '[]'),
         'meeting_count', (SELECT count(DISTINCT p.meeting_id) FROM participants p WHERE p.person_id = pe.id));
+
+-- A meeting as a document clients can POST or import: no ids, people by name,
+-- speakers by their index among the participants. Export → import → export gives
+-- the same documents.
+CREATE FUNCTION meeting_export(m meetings) RETURNS json
+    LANGUAGE sql STABLE
+    RETURN json_build_object(
+        'title', m.title,
+        'summary', m.summary,
+        'kind', m.kind,
+        'date', m.date,
+        'end_date', m.end_date,
+        'start_time', m.start_time,
+        'location', meeting_location_json(m),
+        'host_country', m.host_country,
+        'topics', m.topics,
+        'participants', coalesce((
+            SELECT json_agg(json_build_object(
+                       'name', pe.name, 'organization', p.organization, 'role', p.role,
+                       'country', p.country, 'side', p.side)
+                   ORDER BY p.position, p.id)
+              FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+             WHERE p.meeting_id = m.id), '[]'),
+        'statements', coalesce((
+            SELECT json_agg(json_build_object(
+                       'speaker_participant', speaker.index,
+                       'speaker_name', CASE WHEN speaker.index IS NULL
+                                            THEN coalesce(pe.name, s.speaker_name) END,
+                       'text', s.text, 'kind', s.kind, 'language', s.language, 'topics', s.topics,
+                       'source', statement_json(s)->'source')
+                   ORDER BY s.position, s.id)
+              FROM statements s
+              LEFT JOIN people pe ON pe.id = s.person_id
+              LEFT JOIN LATERAL (
+                  SELECT (SELECT count(*) FROM participants earlier
+                           WHERE earlier.meeting_id = p.meeting_id
+                             AND (earlier.position, earlier.id) < (p.position, p.id))::int AS index
+                    FROM participants p WHERE p.id = s.participant_id) speaker ON true
+             WHERE s.meeting_id = m.id), '[]'),
+        'agreements', coalesce((
+            SELECT json_agg(agreement_json(a)::jsonb - 'id' - 'meeting_id' ORDER BY a.position, a.id)
+              FROM agreements a WHERE a.meeting_id = m.id), '[]'),
+        'sources', coalesce((
+            SELECT json_agg(json_build_object('url', so.url, 'title', so.title,
+                                              'publisher', so.publisher, 'published_on', so.published_on)
+                            ORDER BY so.position)
+              FROM sources so WHERE so.meeting_id = m.id), '[]'),
+        'identifiers', coalesce((
+            SELECT json_agg(json_build_object('scheme', i.scheme, 'value', i.value) ORDER BY i.position)
+              FROM meeting_identifiers i WHERE i.meeting_id = m.id), '[]'));

@@ -259,15 +259,55 @@ pub struct AgreementFilters {
     pub cursor: Option<String>,
 }
 
+impl AgreementFilters {
+    /// Pushes ` AND ...` conditions on agreements `a` of meetings `m`.
+    pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
+        if !self.party.is_empty() {
+            let parties: Vec<&str> = self.party.iter().map(|c| c.as_str()).collect();
+            sql.push(" AND a.parties @> ").push_bind(parties);
+        }
+        if !self.status.is_empty() {
+            let statuses: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
+            sql.push(" AND a.status = ANY(")
+                .push_bind(statuses)
+                .push(")");
+        }
+        if !self.kind.is_empty() {
+            let kinds: Vec<&str> = self.kind.iter().map(|k| k.as_str()).collect();
+            sql.push(" AND a.kind = ANY(").push_bind(kinds).push(")");
+        }
+        if !self.topic.is_empty() {
+            let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();
+            sql.push(" AND a.topics @> ").push_bind(topics);
+        }
+        if let Some(date) = self.due_before {
+            sql.push(" AND a.due_by <= ").push_bind(date);
+        }
+        if let Some(date) = self.due_after {
+            sql.push(" AND a.due_by >= ").push_bind(date);
+        }
+        if let Some(from) = self.from {
+            sql.push(" AND m.date >= ").push_bind(from);
+        }
+        if let Some(to) = self.to {
+            sql.push(" AND m.date <= ").push_bind(to);
+        }
+        if let Some(meeting_id) = self.meeting_id {
+            sql.push(" AND a.meeting_id = ").push_bind(meeting_id);
+        }
+        if let Some(q) = &self.q {
+            let q = crate::search::Query::parse(q)?;
+            sql.push(" AND a.search @@ ");
+            q.push_tsquery(sql);
+        }
+        Ok(())
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     Query(filters): Query<AgreementFilters>,
 ) -> ApiResult<JsonText> {
-    let query = filters
-        .q
-        .as_deref()
-        .map(crate::search::Query::parse)
-        .transpose()?;
     let after: Option<(NaiveDate, i32, Uuid)> = filters
         .cursor
         .as_deref()
@@ -280,43 +320,7 @@ async fn list(
                 m.date, a.position, a.id
          FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
     );
-    if !filters.party.is_empty() {
-        let parties: Vec<&str> = filters.party.iter().map(|c| c.as_str()).collect();
-        sql.push(" AND a.parties @> ").push_bind(parties);
-    }
-    if !filters.status.is_empty() {
-        let statuses: Vec<&str> = filters.status.iter().map(|s| s.as_str()).collect();
-        sql.push(" AND a.status = ANY(")
-            .push_bind(statuses)
-            .push(")");
-    }
-    if !filters.kind.is_empty() {
-        let kinds: Vec<&str> = filters.kind.iter().map(|k| k.as_str()).collect();
-        sql.push(" AND a.kind = ANY(").push_bind(kinds).push(")");
-    }
-    if !filters.topic.is_empty() {
-        let topics: Vec<&str> = filters.topic.iter().map(Topic::as_str).collect();
-        sql.push(" AND a.topics @> ").push_bind(topics);
-    }
-    if let Some(date) = filters.due_before {
-        sql.push(" AND a.due_by <= ").push_bind(date);
-    }
-    if let Some(date) = filters.due_after {
-        sql.push(" AND a.due_by >= ").push_bind(date);
-    }
-    if let Some(from) = filters.from {
-        sql.push(" AND m.date >= ").push_bind(from);
-    }
-    if let Some(to) = filters.to {
-        sql.push(" AND m.date <= ").push_bind(to);
-    }
-    if let Some(meeting_id) = filters.meeting_id {
-        sql.push(" AND a.meeting_id = ").push_bind(meeting_id);
-    }
-    if let Some(q) = &query {
-        sql.push(" AND a.search @@ ");
-        q.push_tsquery(&mut sql);
-    }
+    filters.push_conditions(&mut sql)?;
     if let Some((date, position, id)) = after {
         sql.push(" AND (m.date, a.position, a.id) < (")
             .push_bind(date)

@@ -178,6 +178,44 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// Parses one query parameter (`format`, `group_by`) apart from the rest, which are
+/// the filters `F`, so endpoints share a filter type without sharing its extra keys.
+pub fn split_query<F: DeserializeOwned>(
+    query: Option<&str>,
+    name: &str,
+) -> Result<(Option<String>, F), ApiError> {
+    let mut own = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key == name {
+            if own.is_some() {
+                return Err(ApiError::BadRequest(format!(
+                    "invalid query parameter `{name}`: give it once"
+                )));
+            }
+            own = Some(value.into_owned());
+        } else {
+            rest.append_pair(&key, &value);
+        }
+    }
+    let rest = rest.finish();
+    let filters = parse_query(&rest)?;
+    Ok((own, filters))
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::BadRequest(if path == "." || path.is_empty() {
+            format!("invalid query: {message}")
+        } else {
+            format!("invalid query parameter `{path}`: {message}")
+        })
+    })
+}
+
 /// Query parameters, with repeated keys (`country=CUB&country=RUS`) as lists and
 /// unknown or malformed parameters refused by name.
 pub struct Query<T>(pub T);
@@ -186,19 +224,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
-        serde_path_to_error::deserialize(deserializer)
-            .map(Query)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.inner().to_string();
-                let field = if path == "." { String::new() } else { path };
-                ApiError::BadRequest(if field.is_empty() {
-                    format!("invalid query: {message}")
-                } else {
-                    format!("invalid query parameter `{field}`: {message}")
-                })
-            })
+        parse_query(parts.uri.query().unwrap_or_default()).map(Query)
     }
 }

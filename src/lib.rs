@@ -6,6 +6,7 @@ pub mod countries;
 pub mod country;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod import;
 pub mod json;
@@ -18,6 +19,7 @@ pub mod search;
 pub mod seed;
 pub mod settings;
 pub mod statements;
+pub mod stats;
 pub mod system;
 pub mod vocabulary;
 
@@ -61,6 +63,8 @@ pub fn app(state: AppState) -> Router {
         .merge(people::router())
         .merge(countries::router())
         .merge(import::router())
+        .merge(stats::router())
+        .merge(export::router())
         .merge(system::router())
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)

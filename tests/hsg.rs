@@ -178,4 +178,92 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
         .unwrap()
         .clone();
     assert_eq!(usa["meetings"], usa_gbr.len());
+
+    // Dashboards agree with the file and with the list.
+    let by_year = app.get("/v1/stats/meetings?group_by=year").await;
+    let mut years: HashMap<String, u64> = HashMap::new();
+    for m in expected.values() {
+        *years.entry(m.date[..4].to_owned()).or_default() += 1;
+    }
+    let served: HashMap<String, u64> = by_year.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["key"].as_str().unwrap().to_owned(),
+                item["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(served, years);
+    let by_country = app
+        .get("/v1/stats/meetings?group_by=country&country=USA")
+        .await;
+    for item in by_country.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+    {
+        let key = item["key"].as_str().unwrap();
+        let listed = app
+            .get(&format!(
+                "/v1/meetings?country=USA&country={key}&include_total=true&limit=1"
+            ))
+            .await;
+        assert_eq!(listed.ok(200)["total"], item["count"], "{key}");
+        let in_file = expected
+            .values()
+            .filter(|m| m.countries.contains("USA") && m.countries.contains(key))
+            .count();
+        assert_eq!(item["count"], in_file, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn the_whole_data_set_round_trips_through_export_and_import() {
+    let first = TestApp::spawn().await;
+    chancery::import::import_file(
+        &first.db,
+        Path::new(DATA),
+        chancery::import::Mode::Insert,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let exported = first.get("/v1/export?format=ndjson").await;
+    assert_eq!(exported.status, 200);
+    assert_eq!(exported.headers["content-type"], "application/x-ndjson");
+    let lines: Vec<&str> = exported.text.lines().collect();
+    assert_eq!(lines.len(), 7535);
+
+    let second = TestApp::spawn().await;
+    let auth = format!("Bearer {}", second.write_key);
+    let imported = second
+        .send(
+            axum::http::Method::POST,
+            "/v1/import",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/x-ndjson"),
+            ],
+            exported.text.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        imported.ok(200)["totals"]["created"],
+        7535,
+        "{}",
+        &imported.text[..imported.text.len().min(500)]
+    );
+    let again = second.get("/v1/export?format=ndjson").await;
+    let mut before: Vec<&str> = lines.clone();
+    let mut after: Vec<&str> = again.text.lines().collect();
+    before.sort_unstable();
+    after.sort_unstable();
+    assert!(
+        before == after,
+        "export → import → export changed the documents"
+    );
 }

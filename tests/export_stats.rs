@@ -1,0 +1,142 @@
+//! Export as NDJSON and CSV, and the dashboard counts.
+
+mod common;
+
+use common::{TestApp, meeting, seed_meeting};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn export_streams_documents_that_import_again() {
+    let app = TestApp::spawn().await;
+    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]),
+    )
+    .await
+    .ok(201);
+
+    let ndjson = app.get("/v1/export?country=CUB").await;
+    assert_eq!(ndjson.status, 200);
+    let lines: Vec<Value> = ndjson
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let doc = &lines[0];
+    assert!(doc.get("id").is_none(), "exported documents carry no ids");
+    assert_eq!(doc["statements"][0]["speaker_participant"], 0);
+    assert_eq!(doc["statements"][1]["speaker_participant"], 1);
+    assert_eq!(doc["participants"][0]["name"], "Miguel Díaz-Canel");
+    assert_eq!(doc["agreements"][2]["due_by"], "2021-12-31");
+
+    // The export is a valid document: it goes back in through POST.
+    let mut copy = doc.clone();
+    copy["identifiers"] = json!([]);
+    let again = app.post("/v1/meetings", &copy).await;
+    assert_eq!(
+        again.ok(201)["statements"][0]["speaker"]["name"],
+        "Miguel Díaz-Canel"
+    );
+
+    let csv = app.get("/v1/export?format=csv&sort=date").await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[3], "title");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][3], "Paris talks");
+    assert_eq!(&rows[1][8], "CUB; RUS");
+    assert!(rows[1][10].contains("Miguel Díaz-Canel (President of Cuba) [CUB]"));
+    assert_eq!(&rows[1][11], "4", "statement count");
+
+    app.get("/v1/export?format=xml").await.problem(400);
+    app.get("/v1/export?country=XX").await.problem(400);
+}
+
+#[tokio::test]
+async fn stats_count_what_the_lists_list() {
+    let app = TestApp::spawn().await;
+    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
+    )
+    .await
+    .ok(201);
+    app.post(
+        "/v1/meetings",
+        &meeting("Later Havana talks", "2010-06-05", &["CUB", "ESP"]),
+    )
+    .await
+    .ok(201);
+
+    let years = app.get("/v1/stats/meetings?group_by=year").await;
+    assert_eq!(
+        years.ok(200)["items"],
+        json!([{"key": "2010", "count": 2}, {"key": "2021", "count": 1}])
+    );
+    let months = app
+        .get("/v1/stats/meetings?group_by=month&country=RUS")
+        .await;
+    assert_eq!(
+        months.ok(200)["items"],
+        json!([{"key": "2010-05", "count": 1}, {"key": "2021-10", "count": 1}])
+    );
+    let countries = app.get("/v1/stats/meetings?group_by=country").await;
+    assert_eq!(
+        countries.ok(200)["items"],
+        json!([{"key": "CUB", "count": 3}, {"key": "RUS", "count": 2}, {"key": "ESP", "count": 1}])
+    );
+    let kinds = app
+        .get("/v1/stats/meetings?group_by=kind&from=2011-01-01")
+        .await;
+    assert_eq!(
+        kinds.ok(200)["items"],
+        json!([{"key": "bilateral", "count": 1}])
+    );
+    let topics = app
+        .get("/v1/stats/meetings?group_by=topic&topic=energy")
+        .await;
+    assert_eq!(topics.ok(200)["items"].as_array().unwrap().len(), 6);
+
+    let statuses = app.get("/v1/stats/agreements?group_by=status").await;
+    assert_eq!(
+        statuses.ok(200)["items"],
+        json!([{"key": "agreed", "count": 3}])
+    );
+    let kinds = app.get("/v1/stats/agreements?group_by=kind").await;
+    assert_eq!(
+        kinds.ok(200)["items"],
+        json!([{"key": "plan", "count": 2}, {"key": "pledge", "count": 1}])
+    );
+    let parties = app
+        .get("/v1/stats/agreements?group_by=party&kind=plan")
+        .await;
+    assert_eq!(
+        parties.ok(200)["items"],
+        json!([{"key": "CUB", "count": 2}, {"key": "RUS", "count": 2}])
+    );
+    let topics = app.get("/v1/stats/agreements?group_by=topic").await;
+    assert_eq!(
+        topics.ok(200)["items"][0],
+        json!({"key": "energy", "count": 1})
+    );
+
+    app.get("/v1/stats/meetings").await.problem(400);
+    app.get("/v1/stats/meetings?group_by=planet")
+        .await
+        .problem(400);
+    app.get("/v1/stats/meetings?group_by=year&group_by=month")
+        .await
+        .problem(400);
+    app.get("/v1/stats/meetings?group_by=year&colour=red")
+        .await
+        .problem(400);
+    app.get("/v1/stats/agreements?group_by=status&party=XX")
+        .await
+        .problem(400);
+}
