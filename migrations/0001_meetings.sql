@@ -413,3 +413,18 @@ CREATE FUNCTION meeting_export(m meetings) RETURNS json
         'identifiers', coalesce((
             SELECT json_agg(json_build_object('scheme', i.scheme, 'value', i.value) ORDER BY i.position)
               FROM meeting_identifiers i WHERE i.meeting_id = m.id), '[]'));
+
+-- How well a meeting matches a search: its best match among its own text, its
+-- statements and its agreements.
+CREATE FUNCTION meeting_rank(m meetings, query tsquery) RETURNS real
+    LANGUAGE sql STABLE
+    RETURN greatest(
+        ts_rank(m.search, query),
+        coalesce((SELECT max(ts_rank(s.search, query)) FROM statements s
+                   WHERE s.meeting_id = m.id AND s.search @@ query), 0),
+        coalesce((SELECT max(ts_rank(a.search, query)) FROM agreements a
+                   WHERE a.meeting_id = m.id AND a.search @@ query), 0));
+
+-- Plain words without case or accents, for marking matches in the original text.
+CREATE TEXT SEARCH CONFIGURATION folded (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION folded ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;

@@ -104,7 +104,7 @@ async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Api
     });
     sql.push(" FROM meetings m WHERE true");
     filters.push_conditions(&mut sql)?;
-    sql.push(match filters.sort {
+    sql.push(match filters.sort.unwrap_or_default() {
         Sort::Newest => " ORDER BY m.date DESC, m.id DESC",
         Sort::Oldest => " ORDER BY m.date, m.id",
     });

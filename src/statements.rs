@@ -404,7 +404,7 @@ async fn list(
     );
     match &query {
         Some(q) => {
-            sql.push(", 'headline', ts_headline('simple', s.text, ");
+            sql.push(", 'headline', ts_headline('folded', s.text, ");
             q.push_tsquery(&mut sql);
             sql.push(", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30')");
             sql.push(", 'rank', ts_rank(s.search, ");

@@ -42,8 +42,9 @@ pub struct MeetingFilters {
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
-    #[serde(default)]
-    pub sort: Sort,
+    /// Newest first unless given; with `q` and no `sort`, best match first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Sort>,
     #[serde(default, skip_serializing)]
     pub limit: Limit,
     #[serde(default, skip_serializing)]
