@@ -1,0 +1,1760 @@
+//! Keeps `openapi.yaml` honest. The drift test compares the routes the source registers
+//! with the operations the spec describes, both ways. The contract test exercises every
+//! operation against a live application and checks each answer against the spec: the
+//! status must be documented, required headers present, and the body must validate
+//! against the documented schema for its status and content type. Successful requests
+//! must themselves satisfy the documented parameter and request body schemas, and the
+//! invalid ones chosen here must not.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use axum::http::Method;
+use chancery::Settings;
+use common::{TestApp, TestResponse, meeting, seed_meeting};
+use serde_json::{Value, json};
+
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The spec, as JSON.
+fn load_spec() -> Value {
+    let text = std::fs::read_to_string(manifest_dir().join("openapi.yaml"))
+        .expect("openapi.yaml at the project root");
+    serde_norway::from_str(&text).expect("openapi.yaml is valid YAML")
+}
+
+/// Follows `$ref`s within the spec until a value without one.
+fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+            return value;
+        };
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("only local references are supported: {reference}"));
+        value = spec
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("unresolved reference {reference}"));
+    }
+    panic!("reference chain too long");
+}
+
+/// Every `(path, METHOD)` operation in the spec.
+fn spec_operations(spec: &Value) -> BTreeSet<(String, String)> {
+    let paths = spec["paths"].as_object().expect("spec has paths");
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for method in HTTP_METHODS {
+            if item.get(method).is_some() {
+                operations.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+    }
+    operations
+}
+
+// ---------------------------------------------------------------------------------------
+// Drift: the routes in src/ against the operations in the spec.
+// ---------------------------------------------------------------------------------------
+
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// The text inside a call's parentheses: `text` starts just after the opening one.
+fn inside_parens(text: &str) -> &str {
+    let mut depth = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..index];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses after `.route(`");
+}
+
+/// The methods of a method router expression: `get(a).post(b)`, `routing::patch(c)`, ...
+fn route_methods(expression: &str, file: &Path, path: &str) -> Vec<String> {
+    let mut methods = Vec::new();
+    let chars: Vec<char> = expression.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_alphanumeric() || chars[i] == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let mut next = i;
+            while next < chars.len() && chars[next].is_whitespace() {
+                next += 1;
+            }
+            let called = chars.get(next) == Some(&'(');
+            let preceded_by_path_or_dot =
+                start == 0 || matches!(chars[start - 1], '.' | ':' | '(' | ' ' | '\n' | '\t');
+            if called && preceded_by_path_or_dot {
+                if HTTP_METHODS.contains(&word.as_str()) {
+                    methods.push(word.to_uppercase());
+                } else if matches!(word.as_str(), "any" | "on" | "on_service" | "any_service") {
+                    panic!(
+                        "{}: route {path} uses `{word}(...)`, which this test cannot map to \
+                         OpenAPI operations; extend tests/openapi.rs",
+                        file.display()
+                    );
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    methods
+}
+
+/// Every `(path, METHOD)` that `.route("PATH", METHODS)` registers in src/**/*.rs.
+fn source_routes() -> BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&manifest_dir().join("src"), &mut files);
+    files.sort();
+    let mut routes = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for unsupported in [".nest(", ".nest_service(", ".route_service("] {
+            assert!(
+                !code.contains(unsupported),
+                "{} uses `{unsupported}`, which the drift test does not understand; extend \
+                 tests/openapi.rs",
+                file.display()
+            );
+        }
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(".route(") {
+            let after = &rest[at + ".route(".len()..];
+            let arguments = inside_parens(after);
+            let arguments_trimmed = arguments.trim_start();
+            let literal = arguments_trimmed.strip_prefix('"').unwrap_or_else(|| {
+                panic!(
+                    "{}: `.route(` whose path is not a string literal: {arguments}",
+                    file.display()
+                )
+            });
+            let end = literal.find('"').expect("a closing quote");
+            let path = &literal[..end];
+            let methods = route_methods(&literal[end + 1..], &file, path);
+            assert!(
+                !methods.is_empty(),
+                "{}: found no methods for route {path}: {arguments}",
+                file.display()
+            );
+            for method in methods {
+                routes.insert((path.to_owned(), method));
+            }
+            rest = &after[arguments.len()..];
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_in_the_source_is_in_the_spec_and_nothing_else() {
+    let in_code = source_routes();
+    let in_spec = spec_operations(&load_spec());
+    assert!(
+        in_code.len() >= 20,
+        "the route scanner found suspiciously few routes: {in_code:?}"
+    );
+    let undocumented: Vec<_> = in_code.difference(&in_spec).collect();
+    let phantom: Vec<_> = in_spec.difference(&in_code).collect();
+    assert!(
+        undocumented.is_empty() && phantom.is_empty(),
+        "openapi.yaml has drifted from the router.\n  served but not described: {undocumented:?}\n  \
+         described but not served: {phantom:?}"
+    );
+}
+
+#[test]
+fn the_scanner_reads_chained_and_multiline_method_routers() {
+    let methods = route_methods(
+        ", get(show)\n            .patch(update).delete(remove)",
+        Path::new("x.rs"),
+        "/x",
+    );
+    assert_eq!(methods, ["GET", "PATCH", "DELETE"]);
+    assert_eq!(
+        route_methods(", axum::routing::post(add)", Path::new("x.rs"), "/x"),
+        ["POST"]
+    );
+    assert_eq!(inside_parens(r#""/a(", get(b)) tail"#), r#""/a(", get(b)"#);
+}
+
+// ---------------------------------------------------------------------------------------
+// The spec's own consistency.
+// ---------------------------------------------------------------------------------------
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                refs.push(reference.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_spec_is_self_consistent() {
+    let spec = load_spec();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(
+        spec["info"]["description"]
+            .as_str()
+            .is_some_and(|d| d.len() > 200)
+    );
+
+    let mut refs = Vec::new();
+    collect_refs(&spec, &mut refs);
+    for reference in &refs {
+        let pointer = reference.strip_prefix('#').expect("local reference");
+        assert!(spec.pointer(pointer).is_some(), "dangling $ref {reference}");
+    }
+
+    let mut operation_ids = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let path_parameters: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        for method in HTTP_METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let id = operation["operationId"].as_str().unwrap_or_else(|| {
+                panic!("{method} {path} has no operationId");
+            });
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "duplicate operationId {id}"
+            );
+            let declared: BTreeSet<String> = parameters(&spec, item, operation)
+                .into_iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(
+                declared, path_parameters,
+                "path parameters of {method} {path}"
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(!responses.is_empty(), "{method} {path} has no responses");
+            let writes = method != "get";
+            let security = operation.get("security").unwrap_or(&spec["security"]);
+            if writes {
+                assert_eq!(
+                    security,
+                    &json!([{"bearerAuth": []}]),
+                    "{method} {path} must require a key"
+                );
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+
+    // Every schema compiles, with every reference resolved against the whole document.
+    let mut validators = Validators::default();
+    for name in spec["components"]["schemas"].as_object().unwrap().keys() {
+        let schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        validators.get(&spec, &schema);
+    }
+}
+
+/// The parameters that apply to an operation: the path item's, then the operation's.
+fn parameters<'a>(spec: &'a Value, item: &'a Value, operation: &'a Value) -> Vec<&'a Value> {
+    let mut all: Vec<&Value> = Vec::new();
+    for list in [item.get("parameters"), operation.get("parameters")]
+        .into_iter()
+        .flatten()
+    {
+        for parameter in list.as_array().unwrap() {
+            let parameter = resolve(spec, parameter);
+            all.retain(|p| !(p["name"] == parameter["name"] && p["in"] == parameter["in"]));
+            all.push(parameter);
+        }
+    }
+    all
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema validation against the whole document.
+// ---------------------------------------------------------------------------------------
+
+/// Compiled validators, one per distinct schema. Each validates against the whole spec
+/// document with the schema embedded under `$defs`, so `#/components/...` references
+/// resolve against the spec itself.
+#[derive(Default)]
+struct Validators {
+    compiled: HashMap<String, jsonschema::Validator>,
+}
+
+impl Validators {
+    fn get(&mut self, spec: &Value, schema: &Value) -> &jsonschema::Validator {
+        let key = schema.to_string();
+        self.compiled.entry(key).or_insert_with(|| {
+            let mut root = spec.clone();
+            let object = root.as_object_mut().unwrap();
+            object.insert(
+                "$schema".into(),
+                json!("https://json-schema.org/draft/2020-12/schema"),
+            );
+            object.insert("$defs".into(), json!({ "target": schema }));
+            object.insert("$ref".into(), json!("#/$defs/target"));
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&root)
+                .unwrap_or_else(|error| panic!("schema {schema} does not compile: {error}"))
+        })
+    }
+
+    /// Every reason `instance` fails `schema`; empty when it validates.
+    fn errors(&mut self, spec: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+        self.get(spec, schema)
+            .iter_errors(instance)
+            .map(|error| format!("at `{}`: {error}", error.instance_path()))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The contract: live requests checked against the spec.
+// ---------------------------------------------------------------------------------------
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let byte = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                match byte {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `?a=1&b=2` from pairs, values percent-encoded.
+fn query(pairs: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+        .collect();
+    format!("?{}", encoded.join("&"))
+}
+
+/// The media type of a `Content-Type` value, without parameters.
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn is_json(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json")
+}
+
+/// A parameter's textual value as the JSON its schema describes.
+fn typed_value(spec: &Value, schema: &Value, text: &str) -> Value {
+    let schema = resolve(spec, schema);
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if types.contains(&"integer") || types.contains(&"number") {
+        if let Ok(number) = text.parse::<i64>() {
+            return json!(number);
+        }
+        if let Ok(number) = text.parse::<f64>() {
+            return json!(number);
+        }
+    }
+    if types.contains(&"boolean") && (text == "true" || text == "false") {
+        return json!(text == "true");
+    }
+    json!(text)
+}
+
+struct Contract<'a> {
+    app: &'a TestApp,
+    spec: &'a Value,
+    validators: Validators,
+    /// Statuses seen for each `(path template, METHOD)`.
+    seen: BTreeMap<(String, String), BTreeSet<u16>>,
+}
+
+impl<'a> Contract<'a> {
+    fn new(app: &'a TestApp, spec: &'a Value) -> Self {
+        Contract {
+            app,
+            spec,
+            validators: Validators::default(),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// The spec path whose template matches a concrete path, preferring literal segments.
+    fn template(&self, path: &str) -> String {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, &String)> = None;
+        for template in self.spec["paths"].as_object().unwrap().keys() {
+            let pattern: Vec<&str> = template.split('/').collect();
+            if pattern.len() != segments.len() {
+                continue;
+            }
+            let mut literals = 0;
+            let matches = pattern.iter().zip(&segments).all(|(p, s)| {
+                if p.starts_with('{') && p.ends_with('}') {
+                    !s.is_empty()
+                } else {
+                    literals += 1;
+                    p == s
+                }
+            });
+            if matches && best.is_none_or(|(count, _)| literals > count) {
+                best = Some((literals, template));
+            }
+        }
+        best.unwrap_or_else(|| panic!("no path in openapi.yaml matches {path}"))
+            .1
+            .clone()
+    }
+
+    fn operation(&self, template: &str, method: &Method) -> (&'a Value, &'a Value) {
+        let item = &self.spec["paths"][template];
+        let operation = item
+            .get(method.as_str().to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("openapi.yaml has no {method} {template}"));
+        (item, operation)
+    }
+
+    /// Whether a query parameter's value satisfies its documented schema.
+    fn parameter_accepts(
+        &mut self,
+        template: &str,
+        method: &Method,
+        name: &str,
+        text: &str,
+    ) -> bool {
+        let (item, operation) = self.operation(template, method);
+        let parameter = parameters(self.spec, item, operation)
+            .into_iter()
+            .find(|p| p["in"] == "query" && p["name"] == name);
+        let Some(parameter) = parameter else {
+            return false;
+        };
+        let schema = &parameter["schema"];
+        let resolved = resolve(self.spec, schema);
+        let (schema, value) = if resolved["type"] == "array" {
+            let items = &resolved["items"];
+            (items, typed_value(self.spec, items, text))
+        } else {
+            (schema, typed_value(self.spec, schema, text))
+        };
+        self.validators.errors(self.spec, schema, &value).is_empty()
+    }
+
+    /// The request body's media type object for a content type, if documented.
+    fn request_media(&self, template: &str, method: &Method, media: &str) -> Option<&'a Value> {
+        let (_, operation) = self.operation(template, method);
+        let body = resolve(self.spec, operation.get("requestBody")?);
+        body["content"].get(media)
+    }
+
+    /// Every way `text`, sent as `media`, breaks the media type object `documented`:
+    /// JSON against its schema; any other text against its schema as a string, and, with
+    /// `lines`, each line of a line-delimited body against `x-ndjson-item` when the spec
+    /// gives one.
+    fn payload_errors(
+        &mut self,
+        documented: &Value,
+        media: &str,
+        text: &str,
+        lines: bool,
+    ) -> Vec<String> {
+        if is_json(media) {
+            return match serde_json::from_str::<Value>(text) {
+                Ok(body) => self
+                    .validators
+                    .errors(self.spec, &documented["schema"], &body),
+                Err(error) => vec![format!("invalid JSON: {error}")],
+            };
+        }
+        let mut errors = self
+            .validators
+            .errors(self.spec, &documented["schema"], &json!(text));
+        if let Some(item) = documented.get("x-ndjson-item").filter(|_| lines) {
+            for (index, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(value) => errors.extend(
+                        self.validators
+                            .errors(self.spec, item, &value)
+                            .into_iter()
+                            .map(|e| format!("line {}: {e}", index + 1)),
+                    ),
+                    Err(error) => errors.push(format!("line {}: invalid JSON: {error}", index + 1)),
+                }
+            }
+        }
+        errors
+    }
+
+    /// Whether a body satisfies the documented request schema.
+    fn body_accepted(&mut self, method: Method, uri: &str, media: &str, body: &Value) -> bool {
+        let template = self.template(uri.split('?').next().unwrap());
+        let documented = self
+            .request_media(&template, &method, media)
+            .unwrap_or_else(|| panic!("{method} {template} documents no {media} body"));
+        self.validators
+            .errors(self.spec, &documented["schema"], body)
+            .is_empty()
+    }
+
+    /// Whether one line of a line-delimited body satisfies the documented item schema.
+    fn line_accepted(&mut self, method: Method, uri: &str, media: &str, line: &Value) -> bool {
+        let template = self.template(uri.split('?').next().unwrap());
+        let documented = self
+            .request_media(&template, &method, media)
+            .unwrap_or_else(|| panic!("{method} {template} documents no {media} body"));
+        let item = documented
+            .get("x-ndjson-item")
+            .unwrap_or_else(|| panic!("{method} {template} documents no item schema"));
+        self.validators.errors(self.spec, item, line).is_empty()
+    }
+
+    /// Sends a request and checks the answer against the spec.
+    async fn send(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let response = self
+            .app
+            .send(method.clone(), uri, headers, body.clone())
+            .await;
+        self.check(&method, uri, headers, &body, &response);
+        response
+    }
+
+    async fn get(&mut self, uri: &str) -> TestResponse {
+        self.send(Method::GET, uri, &[], Vec::new()).await
+    }
+
+    async fn post(&mut self, uri: &str, body: &Value) -> TestResponse {
+        let auth = format!("Bearer {}", self.app.write_key);
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        self.send(Method::POST, uri, &headers, body.to_string().into_bytes())
+            .await
+    }
+
+    async fn patch(&mut self, uri: &str, body: &Value) -> TestResponse {
+        let auth = format!("Bearer {}", self.app.write_key);
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/merge-patch+json"),
+        ];
+        self.send(Method::PATCH, uri, &headers, body.to_string().into_bytes())
+            .await
+    }
+
+    async fn delete(&mut self, uri: &str) -> TestResponse {
+        let auth = format!("Bearer {}", self.app.write_key);
+        self.send(
+            Method::DELETE,
+            uri,
+            &[("authorization", auth.as_str())],
+            Vec::new(),
+        )
+        .await
+    }
+
+    fn check(
+        &mut self,
+        method: &Method,
+        uri: &str,
+        request_headers: &[(&str, &str)],
+        request_body: &[u8],
+        response: &TestResponse,
+    ) {
+        let spec = self.spec;
+        let (path, query_text) = uri.split_once('?').unwrap_or((uri, ""));
+        let template = self.template(path);
+        let (_, operation) = self.operation(&template, method);
+        let status = response.status.as_u16();
+        let excerpt: String = response.text.chars().take(600).collect();
+        let context = format!("{method} {uri} → {status}\nbody: {excerpt}");
+        self.seen
+            .entry((template.clone(), method.as_str().to_owned()))
+            .or_default()
+            .insert(status);
+        let success = (200..300).contains(&status);
+
+        // A request that succeeded used only documented parameters, with valid values.
+        if success {
+            for pair in query_text.split('&').filter(|p| !p.is_empty()) {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let value = percent_decode(value);
+                assert!(
+                    self.parameter_accepts(&template, method, name, &value),
+                    "query parameter `{name}={value}` is undocumented or breaks its schema in \
+                     {context}"
+                );
+            }
+            if !request_body.is_empty() {
+                let media = request_headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+                    .map(|(_, value)| media_type(value))
+                    .unwrap_or_default();
+                let documented = self
+                    .request_media(&template, method, &media)
+                    .unwrap_or_else(|| panic!("request type `{media}` undocumented in {context}"));
+                // An import answers 200 whatever its lines hold, so its lines are checked
+                // by the scenario rather than here.
+                let text = String::from_utf8_lossy(request_body);
+                let errors = self.payload_errors(documented, &media, &text, false);
+                assert!(
+                    errors.is_empty(),
+                    "the request body breaks the documented request schema:\n{}\nin {context}",
+                    errors.join("\n")
+                );
+            }
+        }
+
+        // The status is documented, and so is the answer's shape.
+        let responses = &operation["responses"];
+        let documented = responses
+            .get(status.to_string())
+            .or_else(|| responses.get(format!("{}XX", status / 100)))
+            .or_else(|| responses.get("default"))
+            .unwrap_or_else(|| {
+                let known: Vec<&String> = responses.as_object().unwrap().keys().collect();
+                panic!("status {status} is not documented (documented: {known:?}) in {context}")
+            });
+        let documented = resolve(spec, documented);
+
+        if let Some(headers) = documented.get("headers").and_then(Value::as_object) {
+            for (name, header) in headers {
+                let header = resolve(spec, header);
+                let value = response.headers.get(name.as_str());
+                if header["required"] == true {
+                    assert!(value.is_some(), "header {name} missing in {context}");
+                }
+                if let Some(value) = value {
+                    let value = json!(value.to_str().unwrap());
+                    let errors = self.validators.errors(spec, &header["schema"], &value);
+                    assert!(
+                        errors.is_empty(),
+                        "header {name}: {value} breaks its schema in {context}: {errors:?}"
+                    );
+                }
+            }
+        }
+
+        let content = documented.get("content").and_then(Value::as_object);
+        let Some(content) = content else {
+            assert!(
+                response.text.is_empty(),
+                "an undocumented body in {context}"
+            );
+            return;
+        };
+        let given = response
+            .headers
+            .get("content-type")
+            .map(|v| media_type(v.to_str().unwrap()))
+            .unwrap_or_else(|| panic!("no content type in {context}"));
+        let media = content.get(&given).unwrap_or_else(|| {
+            let known: Vec<&String> = content.keys().collect();
+            panic!("content type {given} is not documented (documented: {known:?}) in {context}")
+        });
+        let errors = self.payload_errors(media, &given, &response.text, true);
+        assert!(
+            errors.is_empty(),
+            "the body breaks the documented schema:\n{}\nin {context}",
+            errors.join("\n")
+        );
+    }
+
+    /// Asserts every operation in the spec was exercised.
+    fn assert_complete(&self) {
+        let exercised: BTreeSet<(String, String)> = self.seen.keys().cloned().collect();
+        let missing: Vec<_> = spec_operations(self.spec)
+            .difference(&exercised)
+            .cloned()
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "operations never exercised: {missing:?}"
+        );
+    }
+}
+
+fn id_of(response: &TestResponse) -> String {
+    response.json["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {}", response.text))
+        .to_owned()
+}
+
+const UNKNOWN_ID: &str = "01930000-0000-7000-8000-000000000000";
+
+#[tokio::test]
+async fn every_operation_answers_as_documented() {
+    let spec = load_spec();
+    let app = TestApp::spawn().await;
+    let mut c = Contract::new(&app, &spec);
+    let write_auth = format!("Bearer {}", app.write_key);
+    let read_auth = format!("Bearer {}", app.read_key);
+
+    // --- System ---
+    assert_eq!(c.get("/health").await.status, 200);
+    assert_eq!(c.get("/ready").await.status, 200);
+    let served = c.get("/openapi.yaml").await;
+    assert_eq!(served.status, 200);
+    let served: Value = serde_norway::from_str(&served.text).unwrap();
+    assert_eq!(served, spec, "/openapi.yaml serves the file at the root");
+    assert_eq!(c.get("/docs").await.status, 200);
+    let malformed = c
+        .send(
+            Method::GET,
+            "/health",
+            &[("authorization", "Basic abc")],
+            vec![],
+        )
+        .await;
+    malformed.problem(400);
+    let unknown_key = c
+        .send(
+            Method::GET,
+            "/v1/meetings",
+            &[("authorization", "Bearer chy_nothing_here")],
+            vec![],
+        )
+        .await;
+    unknown_key.problem(401);
+
+    // --- Meetings: create ---
+    let created = c.post("/v1/meetings", &seed_meeting()).await;
+    created.ok(201);
+    let meeting_id = id_of(&created);
+    let meeting_uri = format!("/v1/meetings/{meeting_id}");
+    let doc = created.json.clone();
+    let borisov_person = doc["participants"][1]["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let diaz_canel_person = doc["participants"][0]["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first_participant = doc["participants"][0]["id"].as_str().unwrap().to_owned();
+
+    c.post("/v1/meetings", &seed_meeting()).await.problem(409);
+    let mut second = meeting("Second meeting in Moscow", "2022-02-01", &["CUB", "RUS"]);
+    second["start_time"] = json!("09:15");
+    second["location"] = json!({"city": "Moscow", "country": "ru", "venue": null});
+    second["topics"] = json!(["Energy"]);
+    let second = c.post("/v1/meetings", &second).await;
+    second.ok(201);
+    let second_id = id_of(&second);
+    c.post("/v1/meetings", &meeting("Third", "2020-05-05", &["USA"]))
+        .await
+        .ok(201);
+
+    let no_key = c
+        .send(
+            Method::POST,
+            "/v1/meetings",
+            &[("content-type", "application/json")],
+            seed_meeting().to_string().into_bytes(),
+        )
+        .await;
+    no_key.problem(401);
+    assert_eq!(no_key.headers["www-authenticate"], "Bearer");
+    let read_only = c
+        .send(
+            Method::POST,
+            "/v1/meetings",
+            &[
+                ("authorization", read_auth.as_str()),
+                ("content-type", "application/json"),
+            ],
+            meeting("Read only", "2021-01-01", &[])
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    read_only.problem(403);
+
+    for invalid in [
+        json!({"title": "No date"}),
+        json!({"title": "Typo", "date": "2021-01-01", "colour": "red"}),
+        json!({"title": "Bad kind", "date": "2021-01-01", "kind": "tea_party"}),
+        json!({"title": "Derived", "date": "2021-01-01", "countries": ["CUB"]}),
+        json!({"title": "Nobody", "date": "2021-01-01", "participants": [{"role": "observer"}]}),
+        json!({"title": "", "date": "2021-01-01"}),
+        json!({"title": "Far north", "date": "2021-01-01", "location": {"lat": 91.0}}),
+    ] {
+        assert!(
+            !c.body_accepted(Method::POST, "/v1/meetings", "application/json", &invalid),
+            "the MeetingInput schema should reject {invalid}"
+        );
+        c.post("/v1/meetings", &invalid).await.problem(422);
+    }
+    // Rules the schema cannot express are still answered as documented.
+    let backwards = json!({"title": "Backwards", "date": "2021-01-02", "end_date": "2021-01-01"});
+    c.post("/v1/meetings", &backwards).await.problem(422);
+    let bad_country = json!({"title": "Atlantis", "date": "2021-01-01", "host_country": "ATL"});
+    c.post("/v1/meetings", &bad_country).await.problem(422);
+
+    let post_headers = [
+        ("authorization", write_auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    c.send(
+        Method::POST,
+        "/v1/meetings",
+        &post_headers,
+        b"{not json".to_vec(),
+    )
+    .await
+    .problem(400);
+    c.send(
+        Method::POST,
+        "/v1/meetings",
+        &[
+            ("authorization", write_auth.as_str()),
+            ("content-type", "text/plain"),
+        ],
+        b"hello".to_vec(),
+    )
+    .await
+    .problem(415);
+    let huge = format!(
+        r#"{{"title": "Huge", "date": "2021-01-01", "summary": "{}"}}"#,
+        "x".repeat(chancery::MAX_BODY_BYTES + 1)
+    );
+    c.send(
+        Method::POST,
+        "/v1/meetings",
+        &post_headers,
+        huge.into_bytes(),
+    )
+    .await
+    .problem(413);
+
+    // --- Meetings: read ---
+    let fetched = c.get(&meeting_uri).await;
+    fetched.ok(200);
+    let etag = fetched.headers["etag"].to_str().unwrap().to_owned();
+    let unchanged = c
+        .send(
+            Method::GET,
+            &meeting_uri,
+            &[("if-none-match", etag.as_str())],
+            vec![],
+        )
+        .await;
+    assert_eq!(unchanged.status, 304);
+    c.get(&format!("/v1/meetings/{UNKNOWN_ID}"))
+        .await
+        .problem(404);
+    c.get("/v1/meetings/not-a-uuid").await.problem(400);
+
+    // --- Meetings: list ---
+    let all = c.get("/v1/meetings").await;
+    assert_eq!(all.ok(200)["items"].as_array().unwrap().len(), 3);
+    let filters = query(&[
+        ("country", "cu"),
+        ("country", "RUS"),
+        ("person", "miguel diaz-canel"),
+        ("topic", "Trade"),
+        ("kind", "bilateral"),
+        ("from", "2021-01-01"),
+        ("to", "2021-12-31"),
+        ("city", "havana"),
+        ("q", "oil"),
+        ("sort", "date"),
+        ("limit", "10"),
+        ("include_total", "true"),
+    ]);
+    let filtered = c.get(&format!("/v1/meetings{filters}")).await;
+    assert_eq!(filtered.ok(200)["total"], 1, "{}", filtered.text);
+    let by_id = c
+        .get(&format!("/v1/meetings?person={borisov_person}"))
+        .await;
+    assert_eq!(by_id.ok(200)["items"].as_array().unwrap().len(), 1);
+    let first_page = c.get("/v1/meetings?limit=1&sort=-date").await;
+    let cursor = first_page.ok(200)["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_owned();
+    let next = c
+        .get(&format!(
+            "/v1/meetings?limit=1&sort=-date&cursor={}",
+            percent_encode(&cursor)
+        ))
+        .await;
+    next.ok(200);
+    let foreign = c
+        .get(&format!(
+            "/v1/meetings?limit=1&sort=date&cursor={}",
+            percent_encode(&cursor)
+        ))
+        .await;
+    foreign.problem(400);
+    let ranked = c.get("/v1/meetings?q=havana%20OR%20moscow&limit=1").await;
+    let cursor = ranked.ok(200)["next_cursor"]
+        .as_str()
+        .expect("a next cursor for a ranked search")
+        .to_owned();
+    c.get(&format!(
+        "/v1/meetings?q=havana%20OR%20moscow&limit=1&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .ok(200);
+    c.get(&format!(
+        "/v1/meetings?q=havana%20OR%20moscow&sort=-date&limit=1&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .problem(400);
+    for (name, value) in [
+        ("limit", "0"),
+        ("limit", "501"),
+        ("limit", "ten"),
+        ("sort", "newest"),
+        ("kind", "tea_party"),
+        ("from", "2021-13-01"),
+        ("include_total", "yes"),
+        ("colour", "red"),
+    ] {
+        assert!(
+            !c.parameter_accepts("/v1/meetings", &Method::GET, name, value),
+            "the spec should not accept {name}={value} on GET /v1/meetings"
+        );
+        c.get(&format!("/v1/meetings{}", query(&[(name, value)])))
+            .await
+            .problem(400);
+    }
+    c.get("/v1/meetings?country=ZZZ").await.problem(400);
+    c.get("/v1/meetings?q=%20").await.problem(400);
+
+    // --- Meetings: patch ---
+    let patched = c
+        .patch(
+            &meeting_uri,
+            &json!({"summary": "Updated.", "start_time": "14:30", "location": {"venue": "Palace of the Revolution"}}),
+        )
+        .await;
+    assert_eq!(patched.ok(200)["start_time"], "14:30:00");
+    let as_json = c
+        .send(
+            Method::PATCH,
+            &meeting_uri,
+            &post_headers,
+            json!({"kind": null, "topics": ["energy", "trade"]})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(as_json.ok(200)["kind"], "other");
+    let stale = c
+        .send(
+            Method::PATCH,
+            &meeting_uri,
+            &[
+                ("authorization", write_auth.as_str()),
+                ("content-type", "application/merge-patch+json"),
+                ("if-match", "\"1\""),
+            ],
+            br#"{"title": "Stale"}"#.to_vec(),
+        )
+        .await;
+    stale.problem(412);
+    for invalid in [
+        json!({"participants": []}),
+        json!({"version": 7}),
+        json!({"title": null}),
+        json!({"colour": "red"}),
+    ] {
+        assert!(
+            !c.body_accepted(
+                Method::PATCH,
+                &meeting_uri,
+                "application/merge-patch+json",
+                &invalid
+            ),
+            "the MeetingPatch schema should reject {invalid}"
+        );
+        c.patch(&meeting_uri, &invalid).await.problem(422);
+    }
+    c.patch(&meeting_uri, &json!(["not", "an", "object"]))
+        .await
+        .problem(400);
+    c.patch(
+        &format!("/v1/meetings/{UNKNOWN_ID}"),
+        &json!({"title": "Ghost"}),
+    )
+    .await
+    .problem(404);
+    let mut clash = meeting("Clash", "2023-01-01", &[]);
+    clash["identifiers"] = json!([{"scheme": "clash", "value": "1"}]);
+    c.post("/v1/meetings", &clash).await.ok(201);
+    c.patch(
+        &format!("/v1/meetings/{second_id}"),
+        &json!({"identifiers": [{"scheme": "clash", "value": "1"}]}),
+    )
+    .await
+    .problem(409);
+
+    // --- Participants ---
+    let participants_uri = format!("{meeting_uri}/participants");
+    let added = c
+        .post(
+            &participants_uri,
+            &json!({"name": "Vladimir Putin", "country": "ru", "role": "President", "side": "guest"}),
+        )
+        .await;
+    added.ok(201);
+    let participant_uri = format!("/v1/participants/{}", id_of(&added));
+    let body_only = c
+        .post(
+            &participants_uri,
+            &json!({"organization": "Cuban Chamber of Commerce", "side": "host"}),
+        )
+        .await;
+    body_only.ok(201);
+    let by_person = c
+        .post(
+            &participants_uri,
+            &json!({"person_id": borisov_person, "organization": "Rosatom"}),
+        )
+        .await;
+    by_person.ok(201);
+    for invalid in [
+        json!({"role": "nobody"}),
+        json!({"name": "Someone", "side": "king"}),
+        json!({"name": "Someone", "rank": 1}),
+    ] {
+        assert!(
+            !c.body_accepted(
+                Method::POST,
+                &participants_uri,
+                "application/json",
+                &invalid
+            ),
+            "the ParticipantInput schema should reject {invalid}"
+        );
+        c.post(&participants_uri, &invalid).await.problem(422);
+    }
+    c.post(
+        &participants_uri,
+        &json!({"person_id": UNKNOWN_ID, "role": "ghost"}),
+    )
+    .await
+    .problem(422);
+    c.post(
+        &format!("/v1/meetings/{UNKNOWN_ID}/participants"),
+        &json!({"name": "Nobody"}),
+    )
+    .await
+    .problem(404);
+    c.get(&participant_uri).await.ok(200);
+    c.get(&format!("/v1/participants/{UNKNOWN_ID}"))
+        .await
+        .problem(404);
+    let moved = c
+        .patch(&participant_uri, &json!({"country": "US", "role": null}))
+        .await;
+    assert_eq!(moved.ok(200)["country"], "USA");
+    let renamed = c
+        .patch(&participant_uri, &json!({"name": "V. Putin"}))
+        .await;
+    assert_eq!(renamed.ok(200)["person"]["name"], "V. Putin");
+    c.patch(&participant_uri, &json!({"side": "king"}))
+        .await
+        .problem(422);
+
+    // --- Statements ---
+    let statements_uri = format!("{meeting_uri}/statements");
+    let said = c
+        .post(
+            &statements_uri,
+            &json!({"participant_id": first_participant, "text": "Cuba and Russia stand together.", "language": "EN", "topics": ["Trade"], "source": {"url": "https://example.org/a", "published_on": "2021-10-13"}}),
+        )
+        .await;
+    said.ok(201);
+    let statement_uri = format!("/v1/statements/{}", id_of(&said));
+    c.post(
+        &statements_uri,
+        &json!({"speaker_name": "An unnamed official", "text": "No comment.", "kind": "paraphrase"}),
+    )
+    .await
+    .ok(201);
+    c.post(&statements_uri, &json!({"text": "Anonymous."}))
+        .await
+        .ok(201);
+    for invalid in [
+        json!({"speaker_participant": 0, "text": "By index"}),
+        json!({"speaker": "someone", "text": "Typo"}),
+        json!({"text": "Wrong kind", "kind": "rumour"}),
+        json!({"person_id": diaz_canel_person}),
+    ] {
+        assert!(
+            !c.body_accepted(Method::POST, &statements_uri, "application/json", &invalid),
+            "the StatementInput schema should reject {invalid}"
+        );
+        c.post(&statements_uri, &invalid).await.problem(422);
+    }
+    c.post(
+        &statements_uri,
+        &json!({"participant_id": UNKNOWN_ID, "text": "Whose?"}),
+    )
+    .await
+    .problem(422);
+    c.post(
+        &format!("/v1/meetings/{UNKNOWN_ID}/statements"),
+        &json!({"text": "Into the void"}),
+    )
+    .await
+    .problem(404);
+    c.get(&statement_uri).await.ok(200);
+    c.get(&format!("/v1/statements/{UNKNOWN_ID}"))
+        .await
+        .problem(404);
+    let paraphrased = c
+        .patch(
+            &statement_uri,
+            &json!({"kind": "paraphrase", "source": null}),
+        )
+        .await;
+    assert_eq!(paraphrased.ok(200)["kind"], "paraphrase");
+    let reassigned = c
+        .patch(&statement_uri, &json!({"person_id": borisov_person}))
+        .await;
+    assert_eq!(reassigned.ok(200)["speaker"]["name"], "Yuri Borisov");
+    c.patch(&statement_uri, &json!({"text": null}))
+        .await
+        .problem(422);
+
+    let searched = c
+        .get(&format!(
+            "/v1/statements{}",
+            query(&[("q", "humanitarian aid"), ("limit", "5")])
+        ))
+        .await;
+    let hit = &searched.ok(200)["items"][0];
+    assert!(
+        hit["headline"].is_string() && hit["rank"].is_number(),
+        "{hit}"
+    );
+    let statement_filters = query(&[
+        ("speaker", "yuri borisov"),
+        ("country", "ru"),
+        ("meeting_id", &meeting_id),
+        ("topic", "trade"),
+        ("language", "en"),
+        ("from", "2021-10-01"),
+        ("to", "2021-10-31"),
+        ("limit", "1"),
+    ]);
+    let narrowed = c.get(&format!("/v1/statements{statement_filters}")).await;
+    assert_eq!(narrowed.ok(200)["items"].as_array().unwrap().len(), 1);
+    let paged = c.get("/v1/statements?limit=2").await;
+    let cursor = paged.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+    c.get(&format!(
+        "/v1/statements?limit=2&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .ok(200);
+    let searched_page = c.get("/v1/statements?q=cuba&limit=1").await;
+    let cursor = searched_page.ok(200)["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.get(&format!(
+        "/v1/statements?q=cuba&limit=1&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .ok(200);
+    for (name, value) in [
+        ("meeting_id", "xyz"),
+        ("language", "not a tag"),
+        ("limit", "0"),
+        ("speaker", ""),
+        ("sort", "date"),
+    ] {
+        assert!(
+            !c.parameter_accepts("/v1/statements", &Method::GET, name, value),
+            "the spec should not accept {name}={value} on GET /v1/statements"
+        );
+        c.get(&format!("/v1/statements{}", query(&[(name, value)])))
+            .await
+            .problem(400);
+    }
+
+    // --- Agreements ---
+    let agreements_uri = format!("{meeting_uri}/agreements");
+    let agreed = c
+        .post(
+            &agreements_uri,
+            &json!({"title": "Joint declaration on cooperation", "kind": "joint_declaration", "status": "signed", "parties": ["ru", "CU", "cub"], "topics": ["Energy"], "signed_on": "2021-10-12", "due_by": "2022-06-30"}),
+        )
+        .await;
+    assert_eq!(agreed.ok(201)["parties"], json!(["CUB", "RUS"]));
+    let agreement_uri = format!("/v1/agreements/{}", id_of(&agreed));
+    for invalid in [
+        json!({"kind": "plan"}),
+        json!({"title": "Bad status", "status": "pending"}),
+        json!({"title": "Typo", "partys": ["CUB"]}),
+    ] {
+        assert!(
+            !c.body_accepted(Method::POST, &agreements_uri, "application/json", &invalid),
+            "the AgreementInput schema should reject {invalid}"
+        );
+        c.post(&agreements_uri, &invalid).await.problem(422);
+    }
+    c.post(
+        &format!("/v1/meetings/{UNKNOWN_ID}/agreements"),
+        &json!({"title": "Nothing"}),
+    )
+    .await
+    .problem(404);
+    c.get(&agreement_uri).await.ok(200);
+    c.get(&format!("/v1/agreements/{UNKNOWN_ID}"))
+        .await
+        .problem(404);
+    let fulfilled = c
+        .patch(
+            &agreement_uri,
+            &json!({"status": "fulfilled", "description": "Done."}),
+        )
+        .await;
+    assert_eq!(fulfilled.ok(200)["status"], "fulfilled");
+    for invalid in [json!({"id": UNKNOWN_ID}), json!({"meeting_id": second_id})] {
+        assert!(
+            !c.body_accepted(
+                Method::PATCH,
+                &agreement_uri,
+                "application/merge-patch+json",
+                &invalid
+            ),
+            "the AgreementPatch schema should reject {invalid}"
+        );
+        c.patch(&agreement_uri, &invalid).await.problem(422);
+    }
+    let agreement_filters = query(&[
+        ("party", "cu"),
+        ("party", "RUS"),
+        ("status", "agreed"),
+        ("status", "fulfilled"),
+        ("kind", "plan"),
+        ("kind", "joint_declaration"),
+        ("topic", "energy"),
+        ("due_before", "2030-01-01"),
+        ("due_after", "2020-01-01"),
+        ("from", "2021-01-01"),
+        ("to", "2021-12-31"),
+        ("meeting_id", &meeting_id),
+        ("q", "cooperation"),
+        ("limit", "5"),
+    ]);
+    let found = c.get(&format!("/v1/agreements{agreement_filters}")).await;
+    assert_eq!(found.ok(200)["items"].as_array().unwrap().len(), 1);
+    let paged = c.get("/v1/agreements?limit=2").await;
+    let cursor = paged.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+    c.get(&format!(
+        "/v1/agreements?limit=2&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .ok(200);
+    for (name, value) in [
+        ("status", "pending"),
+        ("due_before", "soon"),
+        ("party", "ZZZ"),
+        ("colour", "red"),
+    ] {
+        if name != "party" {
+            assert!(
+                !c.parameter_accepts("/v1/agreements", &Method::GET, name, value),
+                "the spec should not accept {name}={value} on GET /v1/agreements"
+            );
+        }
+        c.get(&format!("/v1/agreements{}", query(&[(name, value)])))
+            .await
+            .problem(400);
+    }
+
+    // --- People ---
+    let people = c.get("/v1/people").await;
+    assert!(people.ok(200)["items"].as_array().unwrap().len() >= 4);
+    let found = c
+        .get(&format!(
+            "/v1/people{}",
+            query(&[("q", "díaz"), ("country", "cu"), ("limit", "5")])
+        ))
+        .await;
+    assert_eq!(found.ok(200)["items"][0]["name"], "Miguel Díaz-Canel");
+    let paged = c.get("/v1/people?limit=1").await;
+    let cursor = paged.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+    c.get(&format!(
+        "/v1/people?limit=1&cursor={}",
+        percent_encode(&cursor)
+    ))
+    .await
+    .ok(200);
+    c.get("/v1/people?q=").await.problem(400);
+    c.get("/v1/people?name=x").await.problem(400);
+    let person_uri = format!("/v1/people/{diaz_canel_person}");
+    c.get(&person_uri).await.ok(200);
+    c.get(&format!("/v1/people/{UNKNOWN_ID}"))
+        .await
+        .problem(404);
+    let aliased = c
+        .patch(
+            &person_uri,
+            &json!({"aliases": ["Miguel Mario Díaz-Canel Bermúdez"], "identifiers": [{"scheme": "wikidata", "value": "Q5834"}]}),
+        )
+        .await;
+    assert_eq!(aliased.ok(200)["identifiers"][0]["value"], "Q5834");
+    c.patch(
+        &format!("/v1/people/{borisov_person}"),
+        &json!({"identifiers": [{"scheme": "wikidata", "value": "Q5834"}]}),
+    )
+    .await
+    .problem(409);
+    for invalid in [json!({"meeting_count": 3}), json!({"name": null})] {
+        assert!(
+            !c.body_accepted(
+                Method::PATCH,
+                &person_uri,
+                "application/merge-patch+json",
+                &invalid
+            ),
+            "the PersonPatch schema should reject {invalid}"
+        );
+        c.patch(&person_uri, &invalid).await.problem(422);
+    }
+    c.patch(
+        &format!("/v1/people/{UNKNOWN_ID}"),
+        &json!({"name": "Nobody"}),
+    )
+    .await
+    .problem(404);
+
+    // --- Countries ---
+    let cuba = c.get("/v1/countries/cu").await;
+    assert_eq!(cuba.ok(200)["code"], "CUB");
+    let soviet = c.get("/v1/countries/SUN").await;
+    assert_eq!(soviet.ok(200)["former"], true);
+    c.get("/v1/countries/ZZZ").await.problem(404);
+    let partners = c
+        .get("/v1/countries/CUB/partners?from=2021-01-01&to=2022-12-31&limit=10")
+        .await;
+    assert_eq!(partners.ok(200)["items"][0]["country"], "RUS");
+    c.get("/v1/countries/cub/partners").await.ok(200);
+    c.get("/v1/countries/ZZZ/partners").await.problem(404);
+    for (name, value) in [("limit", "0"), ("from", "yesterday"), ("cursor", "x")] {
+        assert!(
+            !c.parameter_accepts("/v1/countries/{code}/partners", &Method::GET, name, value),
+            "the spec should not accept {name}={value} on partners"
+        );
+        c.get(&format!(
+            "/v1/countries/CUB/partners{}",
+            query(&[(name, value)])
+        ))
+        .await
+        .problem(400);
+    }
+
+    // --- Stats ---
+    for group_by in ["year", "month", "country", "kind", "topic"] {
+        let counts = c
+            .get(&format!("/v1/stats/meetings?group_by={group_by}"))
+            .await;
+        assert!(!counts.ok(200)["items"].as_array().unwrap().is_empty());
+    }
+    let meeting_filters = query(&[
+        ("group_by", "country"),
+        ("country", "cu"),
+        ("person", "díaz"),
+        ("topic", "energy"),
+        ("kind", "other"),
+        ("from", "2021-01-01"),
+        ("to", "2021-12-31"),
+        ("city", "Havana"),
+        ("q", "trade"),
+    ]);
+    let counts = c.get(&format!("/v1/stats/meetings{meeting_filters}")).await;
+    assert_eq!(
+        counts.ok(200)["items"][0],
+        json!({"key": "CUB", "count": 1})
+    );
+    for group_by in ["status", "kind", "party", "topic"] {
+        let counts = c
+            .get(&format!("/v1/stats/agreements?group_by={group_by}"))
+            .await;
+        assert!(!counts.ok(200)["items"].as_array().unwrap().is_empty());
+    }
+    let agreement_filters = query(&[
+        ("group_by", "party"),
+        ("party", "ru"),
+        ("status", "agreed"),
+        ("status", "fulfilled"),
+        ("kind", "plan"),
+        ("kind", "pledge"),
+        ("topic", "tourism"),
+        ("from", "2021-01-01"),
+        ("to", "2021-12-31"),
+        ("meeting_id", &meeting_id),
+        ("q", "flights"),
+    ]);
+    let counts = c
+        .get(&format!("/v1/stats/agreements{agreement_filters}"))
+        .await;
+    assert_eq!(
+        counts.ok(200)["items"],
+        json!([{"key": "CUB", "count": 1}, {"key": "RUS", "count": 1}])
+    );
+    let due = c
+        .get("/v1/stats/agreements?group_by=status&due_before=2030-01-01&due_after=2021-01-01")
+        .await;
+    assert_eq!(due.ok(200)["items"].as_array().unwrap().len(), 2);
+    for uri in [
+        "/v1/stats/meetings",
+        "/v1/stats/meetings?group_by=planet",
+        "/v1/stats/meetings?group_by=year&group_by=month",
+        "/v1/stats/meetings?group_by=year&colour=red",
+        "/v1/stats/agreements?group_by=year",
+        "/v1/stats/agreements?group_by=status&party=XX",
+    ] {
+        c.get(uri).await.problem(400);
+    }
+    for (path, group_by) in [
+        ("/v1/stats/meetings", "planet"),
+        ("/v1/stats/agreements", "year"),
+    ] {
+        assert!(
+            !c.parameter_accepts(path, &Method::GET, "group_by", group_by),
+            "the spec should not accept group_by={group_by} on {path}"
+        );
+    }
+
+    // --- Import ---
+    let ndjson_headers = [
+        ("authorization", write_auth.as_str()),
+        ("content-type", "application/x-ndjson"),
+    ];
+    let mut imported = meeting("Imported talks in Caracas", "2019-04-04", &["CUB", "VEN"]);
+    imported["identifiers"] = json!([{"scheme": "import-test", "value": "1"}]);
+    let no_date = json!({"title": "No date"});
+    let lines = [
+        imported.to_string(),
+        String::new(),
+        no_date.to_string(),
+        "{oops".into(),
+    ];
+    let report = c
+        .send(
+            Method::POST,
+            "/v1/import",
+            &ndjson_headers,
+            lines.join("\n").into_bytes(),
+        )
+        .await;
+    let report = report.ok(200).clone();
+    assert_eq!(
+        report["totals"],
+        json!({"lines": 3, "created": 1, "updated": 0, "unchanged": 0, "failed": 2})
+    );
+    assert_eq!(report["items"][0]["status"], "created");
+    assert_eq!(report["items"][1]["line"], 3);
+    assert!(report["items"][2]["error"].is_string());
+    // The lines that failed are the ones the documented item schema refuses.
+    assert!(c.line_accepted(
+        Method::POST,
+        "/v1/import",
+        "application/x-ndjson",
+        &imported
+    ));
+    assert!(!c.line_accepted(Method::POST, "/v1/import", "application/x-ndjson", &no_date));
+    let again = c
+        .send(
+            Method::POST,
+            "/v1/import?mode=upsert",
+            &[
+                ("authorization", write_auth.as_str()),
+                ("content-type", "application/jsonl"),
+            ],
+            imported.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(again.ok(200)["items"][0]["status"], "unchanged");
+    let duplicate = c
+        .send(
+            Method::POST,
+            "/v1/import?mode=insert",
+            &ndjson_headers,
+            imported.to_string().into_bytes(),
+        )
+        .await;
+    assert!(duplicate.ok(200)["items"][0]["error"].is_string());
+    imported["summary"] = json!("Revised.");
+    let revised = c
+        .send(
+            Method::POST,
+            "/v1/import?mode=upsert",
+            &ndjson_headers,
+            imported.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(revised.ok(200)["items"][0]["status"], "updated");
+    assert!(!c.parameter_accepts("/v1/import", &Method::POST, "mode", "merge"));
+    c.send(
+        Method::POST,
+        "/v1/import?mode=merge",
+        &ndjson_headers,
+        imported.to_string().into_bytes(),
+    )
+    .await
+    .problem(400);
+    c.send(
+        Method::POST,
+        "/v1/import",
+        &post_headers,
+        imported.to_string().into_bytes(),
+    )
+    .await
+    .problem(415);
+    c.send(
+        Method::POST,
+        "/v1/import",
+        &[("content-type", "application/x-ndjson")],
+        imported.to_string().into_bytes(),
+    )
+    .await
+    .problem(401);
+    c.send(
+        Method::POST,
+        "/v1/import",
+        &[
+            ("authorization", read_auth.as_str()),
+            ("content-type", "application/x-ndjson"),
+        ],
+        imported.to_string().into_bytes(),
+    )
+    .await
+    .problem(403);
+
+    // --- Export ---
+    let exported = c.get("/v1/export").await;
+    assert_eq!(exported.status, 200);
+    let documents: Vec<Value> = exported
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(documents.len() >= 5, "{}", exported.text);
+    // What is exported goes back in: every line satisfies the documented input schema.
+    for document in &documents {
+        assert!(
+            c.body_accepted(Method::POST, "/v1/meetings", "application/json", document),
+            "an exported document the MeetingInput schema refuses: {document}"
+        );
+    }
+    let export_filters = query(&[
+        ("format", "ndjson"),
+        ("country", "cu"),
+        ("person", "borisov"),
+        ("topic", "energy"),
+        ("kind", "other"),
+        ("from", "2021-01-01"),
+        ("to", "2021-12-31"),
+        ("city", "havana"),
+        ("q", "oil"),
+        ("sort", "date"),
+    ]);
+    let filtered = c.get(&format!("/v1/export{export_filters}")).await;
+    assert_eq!(filtered.status, 200);
+    assert_eq!(filtered.text.lines().count(), 1);
+    let csv = c.get("/v1/export?format=csv&country=CU&sort=-date").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text.starts_with(
+            "id,date,end_date,title,kind,city,location_country,host_country,countries,topics,\
+             participants,statements,agreements,identifiers,summary\r\n"
+        ),
+        "{}",
+        csv.text
+    );
+    for (name, value) in [("format", "xml"), ("cursor", "abc"), ("colour", "red")] {
+        if name != "cursor" {
+            assert!(
+                !c.parameter_accepts("/v1/export", &Method::GET, name, value),
+                "the spec should not accept {name}={value} on GET /v1/export"
+            );
+        }
+        c.get(&format!("/v1/export{}", query(&[(name, value)])))
+            .await
+            .problem(400);
+    }
+
+    // --- Deletes ---
+    let unauthenticated = c
+        .send(Method::DELETE, &statement_uri, &[], Vec::new())
+        .await;
+    unauthenticated.problem(401);
+    let read_only = c
+        .send(
+            Method::DELETE,
+            &agreement_uri,
+            &[("authorization", read_auth.as_str())],
+            Vec::new(),
+        )
+        .await;
+    read_only.problem(403);
+    for uri in [&statement_uri, &agreement_uri, &participant_uri] {
+        assert_eq!(c.delete(uri).await.status, 204, "{uri}");
+        c.delete(uri).await.problem(404);
+    }
+    c.delete("/v1/participants/not-a-uuid").await.problem(400);
+    let stale = c
+        .send(
+            Method::DELETE,
+            &meeting_uri,
+            &[
+                ("authorization", write_auth.as_str()),
+                ("if-match", "\"1\""),
+            ],
+            Vec::new(),
+        )
+        .await;
+    stale.problem(412);
+    assert_eq!(c.delete(&meeting_uri).await.status, 204);
+    c.delete(&meeting_uri).await.problem(404);
+
+    c.assert_complete();
+    for ((path, method), statuses) in &c.seen {
+        eprintln!("{method:<6} {path:<34} {statuses:?}");
+    }
+}
+
+#[tokio::test]
+async fn reads_need_a_key_when_the_server_says_so() {
+    let spec = load_spec();
+    let app = TestApp::spawn_with(Settings {
+        require_read_key: true,
+        ..Settings::default()
+    })
+    .await;
+    let mut c = Contract::new(&app, &spec);
+    let denied = c.get("/v1/meetings").await;
+    denied.problem(401);
+    let auth = format!("Bearer {}", app.read_key);
+    let allowed = c
+        .send(
+            Method::GET,
+            "/v1/people",
+            &[("authorization", auth.as_str())],
+            Vec::new(),
+        )
+        .await;
+    allowed.ok(200);
+    assert_eq!(c.get("/health").await.status, 200, "liveness stays open");
+}
