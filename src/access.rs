@@ -61,10 +61,6 @@ impl Caller {
             Some(_) => Err(ApiError::Forbidden(needed.as_str())),
         }
     }
-
-    pub fn require_write(&self) -> ApiResult<()> {
-        self.require(Scope::Write)
-    }
 }
 
 const PREFIX: &str = "chy";
@@ -149,8 +145,8 @@ async fn authenticate(db: &PgPool, token: &str) -> ApiResult<Caller> {
     })
 }
 
-/// Identifies the caller of every request and enforces the read policy; handlers
-/// that write ask the `Caller` for the write scope.
+/// Identifies the caller of every request and enforces the policy before any body is
+/// read: writes need the `write` scope; reads need `read` when the settings say so.
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let token = request
         .headers()
@@ -158,8 +154,9 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
             value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
         })
         .map(|token| token.trim().to_owned());
     let caller = match token {
@@ -173,13 +170,19 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         }
         None => Caller::default(),
     };
-    let reading = matches!(*request.method(), Method::GET | Method::HEAD);
-    if reading
-        && state.settings.require_read_key
-        && request.uri().path().starts_with("/v1/")
-        && let Err(error) = caller.require(Scope::Read)
-    {
-        return error.into_response();
+    if request.uri().path().starts_with("/v1/") {
+        let reading = matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+        let needed = match reading {
+            false => Some(Scope::Write),
+            true if state.settings.require_read_key => Some(Scope::Read),
+            true => None,
+        };
+        if let Some(Err(error)) = needed.map(|scope| caller.require(scope)) {
+            return error.into_response();
+        }
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

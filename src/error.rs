@@ -185,7 +185,9 @@ fn from_database_error(
         }
         ("23514" | "23502", None) => ApiError::field("", message.to_owned()),
         // Text the database cannot hold or index: NUL bytes, overlong search documents.
-        ("22021" | "22001" | "54000" | "22P05", _) => ApiError::field("", message.to_owned()),
+        ("22021" | "22001" | "54000" | "22P05" | "22007" | "22008", _) => {
+            ApiError::field("", message.to_owned())
+        }
         // Serialisation failures and deadlocks: the client may retry.
         ("40001" | "40P01", _) => {
             ApiError::Conflict("a concurrent write conflicted; retry the request".into())

@@ -55,17 +55,25 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
-    Router::new()
+    // Every request but a bulk import, which streams for as long as its body lasts,
+    // is answered within the timeout.
+    let bounded = Router::new()
         .merge(meetings::router())
         .merge(participants::router())
         .merge(statements::router())
         .merge(agreements::router())
         .merge(people::router())
         .merge(countries::router())
-        .merge(import::router())
         .merge(stats::router())
         .merge(export::router())
         .merge(system::router())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ));
+    Router::new()
+        .merge(bounded)
+        .merge(import::router())
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -74,10 +82,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
         .layer(

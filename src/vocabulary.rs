@@ -224,7 +224,24 @@ impl Checks {
         }
     }
 
+    /// A date within years 1 to 9999, which every client and the database agree on.
+    pub fn date(&mut self, field: impl Into<String>, date: Option<chrono::NaiveDate>) {
+        use chrono::Datelike;
+        if date.is_some_and(|date| !(1..=9999).contains(&date.year())) {
+            self.fail(field, "must be a date between 0001-01-01 and 9999-12-31");
+        }
+    }
+
+    /// A time of day; a leap second cannot be stored.
+    pub fn time(&mut self, field: impl Into<String>, time: Option<chrono::NaiveTime>) {
+        use chrono::Timelike;
+        if time.is_some_and(|time| time.nanosecond() >= 1_000_000_000) {
+            self.fail(field, "must be a time from 00:00:00 to 23:59:59");
+        }
+    }
+
     pub fn source(&mut self, field: &str, source: &Source) {
+        self.date(format!("{field}.published_on"), source.published_on);
         self.optional_text(format!("{field}.url"), source.url.as_deref(), 2000);
         self.optional_text(format!("{field}.title"), source.title.as_deref(), 500);
         self.optional_text(

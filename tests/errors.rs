@@ -253,7 +253,15 @@ async fn bad_paths_and_queries_are_400_or_404() {
         .problem(404);
     app.get("/v1/nowhere").await.problem(404);
     app.get("/v1/countries/ZZZ").await.problem(404);
-    let response = app.send(Method::PUT, "/v1/meetings", &[], Vec::new()).await;
+    let auth = format!("Bearer {}", app.write_key);
+    let response = app
+        .send(
+            Method::PUT,
+            "/v1/meetings",
+            &[("authorization", &auth)],
+            Vec::new(),
+        )
+        .await;
     response.problem(405);
 
     for query in [

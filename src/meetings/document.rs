@@ -95,6 +95,9 @@ impl MeetingInput {
     /// The checks on the meeting's own fields, shared with PATCH.
     pub fn check_own_fields(&self, checks: &mut Checks) {
         checks.text("title", &self.title, 500);
+        checks.date("date", Some(self.date));
+        checks.date("end_date", self.end_date);
+        checks.time("start_time", self.start_time);
         if let Some(summary) = &self.summary
             && summary.chars().count() > 20_000
         {
