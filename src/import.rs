@@ -50,6 +50,16 @@ pub enum Status {
     Unchanged,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// The outcome of one line.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -226,6 +236,11 @@ where
             settled.sort_by_key(LineResult::line);
             for result in settled.drain(..) {
                 totals.count(&result);
+                let outcome = match &result {
+                    LineResult::Written { status, .. } => status.as_str(),
+                    LineResult::Failed { .. } => "failed",
+                };
+                metrics::counter!("chancery_import_lines_total", "status" => outcome).increment(1);
                 each(&result);
             }
         }

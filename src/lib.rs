@@ -21,6 +21,7 @@ pub mod settings;
 pub mod statements;
 pub mod stats;
 pub mod system;
+pub mod telemetry;
 pub mod vocabulary;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    telemetry::init();
     let timeout = state.settings.request_timeout;
     // Every request but a bulk import, which streams for as long as its body lasts,
     // is answered within the timeout.
@@ -74,8 +76,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(bounded)
         .merge(import::router())
+        .route("/metrics", axum::routing::get(telemetry::render))
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
+        .layer(middleware::from_fn(telemetry::track))
+        .layer(trace_layer())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access::identify,
@@ -84,24 +89,28 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|path| path.as_str().to_owned())
-                    .unwrap_or_else(|| "unmatched".into());
-                let id = request
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned();
-                tracing::info_span!("request", method = %request.method(), route, request_id = id)
-            }),
-        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// Request spans, named by route template and carrying the request id. Applied as
+/// a route layer, after routing, so the matched route is known.
+fn trace_layer() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request<axum::body::Body>) -> tracing::Span + Clone,
+> {
+    TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unmatched", |path| path.as_str());
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!("request", method = %request.method(), route, request_id = id)
+    })
 }
 
 /// How long a request may run before it is answered with 503.

@@ -805,6 +805,7 @@ async fn every_operation_answers_as_documented() {
     let served: Value = serde_norway::from_str(&served.text).unwrap();
     assert_eq!(served, spec, "/openapi.yaml serves the file at the root");
     assert_eq!(c.get("/docs").await.status, 200);
+    assert_eq!(c.get("/metrics").await.status, 200);
     let malformed = c
         .send(
             Method::GET,

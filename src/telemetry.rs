@@ -1,0 +1,77 @@
+//! Metrics in Prometheus text format: requests by route, method and status, their
+//! latency, the database pool, and imports.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+
+/// The process-wide recorder; every app in the process reports to it.
+fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let buckets = [
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                &buckets,
+            )
+            .expect("the buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (a host program's); ours then
+        // still renders what it was given.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Starts recording; call once at start-up (later calls are harmless).
+pub fn init() {
+    recorder();
+}
+
+/// Counts and times every request under its route template, never its raw path.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route)];
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    let [method, route] = labels;
+    metrics::counter!("http_requests_total", &[method, route, ("status", status)]).increment(1);
+    response
+}
+
+/// `GET /metrics`: the pool is read at scrape time.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let size = state.db.size();
+    let idle = state.db.num_idle() as u32;
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("db_pool_connections", "state" => "in_use")
+        .set(f64::from(size.saturating_sub(idle)));
+    metrics::gauge!("db_pool_max_connections")
+        .set(f64::from(state.db.options().get_max_connections()));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        recorder().render(),
+    )
+        .into_response()
+}

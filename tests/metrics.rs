@@ -1,0 +1,55 @@
+//! `/metrics` shows requests by route template, their latency, and the pool.
+
+mod common;
+
+use common::{TestApp, seed_meeting};
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_the_pool() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .post("/v1/meetings", &seed_meeting())
+        .await
+        .ok(201)
+        .clone();
+    app.get(&format!("/v1/meetings/{}", doc["id"].as_str().unwrap()))
+        .await
+        .ok(200);
+    app.get("/v1/meetings/0192f3c4-0000-7000-8000-000000000000")
+        .await
+        .problem(404);
+    app.get("/v1/nowhere/at/all").await.problem(404);
+
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = &metrics.text;
+    let has = |needle: &str| text.lines().any(|line| line.contains(needle));
+    assert!(
+        has(r#"http_requests_total{method="POST",route="/v1/meetings",status="201"}"#),
+        "{text}"
+    );
+    assert!(
+        has(r#"http_requests_total{method="GET",route="/v1/meetings/{id}",status="404"}"#),
+        "{text}"
+    );
+    assert!(
+        has(r#"route="unmatched""#),
+        "unknown paths are not recorded raw: {text}"
+    );
+    assert!(
+        !text.contains("/v1/nowhere"),
+        "raw paths never become labels"
+    );
+    assert!(
+        has(r#"http_request_duration_seconds_bucket{method="GET",route="/v1/meetings/{id}""#),
+        "{text}"
+    );
+    assert!(has(r#"db_pool_connections{state="idle"}"#), "{text}");
+    assert!(has("db_pool_max_connections 8"), "{text}");
+}
