@@ -257,10 +257,15 @@ async fn write_batch(
     batch: Vec<Parsed>,
 ) -> anyhow::Result<Vec<LineResult>> {
     let mut tx = db.begin().await?;
-    if let Ok(results) = write(&mut tx, mode, &batch).await
-        && tx.commit().await.is_ok()
-    {
-        return Ok(results);
+    match write(&mut tx, mode, &batch).await {
+        Ok(results) => {
+            tx.commit().await?;
+            return Ok(results);
+        }
+        // Roll back now, on this connection: a transaction merely dropped is rolled
+        // back only when its connection is next used, and until then its locks would
+        // block the retry below.
+        Err(_) => tx.rollback().await?,
     }
     let mut tx = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
