@@ -181,7 +181,9 @@ async fn update(
     .fetch_optional(&mut *tx)
     .await?;
     let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("agreement"))?;
-    json_patch::merge(&mut value, &patch);
+    if !crate::extract::merge_patch(&mut value, &patch)? {
+        return Ok(JsonText(fetch(&mut tx, id).await?));
+    }
     let input: AgreementInput = crate::extract::deserialize(value)?;
     check_single(&input)?;
     sqlx::query(

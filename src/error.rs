@@ -123,6 +123,7 @@ impl IntoResponse for ApiError {
         match self {
             Self::Validation(errors) => {
                 problem.detail = match errors.as_slice() {
+                    [one] if one.field.is_empty() => one.message.clone(),
                     [one] => format!("`{}`: {}", one.field, one.message),
                     many => format!("{} fields are invalid", many.len()),
                 };

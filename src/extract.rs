@@ -18,6 +18,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         require_content_type(&req, &["application/json"])?;
         let value = json_body(req, state).await?;
+        require_object(&value)?;
         deserialize(value).map(Json)
     }
 }
@@ -74,13 +75,8 @@ async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Api
         .map_err(body_rejection)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
-    let mut errors = Vec::new();
-    find_nul_characters(&value, &mut String::new(), &mut errors);
-    if errors.is_empty() {
-        Ok(value)
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+    check_shape(&value)?;
+    Ok(value)
 }
 
 /// Maps a body-reading failure: over the size limit is a 413, anything else a 400.
@@ -89,6 +85,111 @@ pub fn body_rejection(rejection: BytesRejection) -> ApiError {
         ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES)
     } else {
         ApiError::BadRequest(format!("the request body could not be read: {rejection}"))
+    }
+}
+
+/// A document must be a JSON object: serde would read an array by position.
+pub fn require_object(value: &Value) -> Result<(), ApiError> {
+    if value.is_object() {
+        Ok(())
+    } else {
+        Err(ApiError::field("", "the body must be a JSON object"))
+    }
+}
+
+/// Checks what serde would let through: NUL characters, which Postgres text cannot
+/// hold, and arrays standing in for objects, which serde would read by position.
+pub fn check_shape(value: &Value) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    find_nul_characters(value, &mut String::new(), &mut errors);
+    find_positional_objects(value, &mut String::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Every object in Chancery's input is named by its key or stands in a list of
+/// objects, and no list holds lists: an array in such a place is an object
+/// written by position, which is refused.
+fn find_positional_objects(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    const OBJECT_FIELDS: [&str; 2] = ["location", "source"];
+    match value {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                if item.is_array() {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "expected an object or a value, not a list",
+                    ));
+                } else {
+                    find_positional_objects(item, path, errors);
+                }
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if OBJECT_FIELDS.contains(&key.as_str()) && item.is_array() {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "expected an object, not a list",
+                    ));
+                } else {
+                    find_positional_objects(item, path, errors);
+                }
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Applies an RFC 7396 merge patch to the editable fields `current`; returns whether
+/// anything changed. A field the resource does not have is refused even when the
+/// patch sets it to `null`, which a plain merge would silently drop.
+pub fn merge_patch(current: &mut Value, patch: &Value) -> Result<bool, ApiError> {
+    let mut errors = Vec::new();
+    find_unknown_fields(current, patch, &mut String::new(), &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let before = current.clone();
+    json_patch::merge(current, patch);
+    Ok(*current != before)
+}
+
+fn find_unknown_fields(
+    current: &Value,
+    patch: &Value,
+    path: &mut String,
+    errors: &mut Vec<FieldError>,
+) {
+    let (Value::Object(known), Value::Object(changes)) = (current, patch) else {
+        return;
+    };
+    for (key, change) in changes {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        match known.get(key) {
+            None => errors.push(FieldError::new(
+                path.clone(),
+                format!("unknown field `{key}`"),
+            )),
+            Some(inner) => find_unknown_fields(inner, change, path, errors),
+        }
+        path.truncate(len);
     }
 }
 

@@ -129,6 +129,8 @@ fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
     };
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|error| fail(ApiError::BadRequest(format!("not valid JSON: {error}"))))?;
+    crate::extract::require_object(&value).map_err(fail)?;
+    crate::extract::check_shape(&value).map_err(fail)?;
     let hash = Sha256::digest(value.to_string().as_bytes()).to_vec();
     let input: MeetingInput = crate::extract::deserialize(value).map_err(fail)?;
     input.check().map_err(fail)?;

@@ -51,7 +51,7 @@ impl ParticipantInput {
     pub fn check(&self, field: &str, checks: &mut Checks) {
         if self.person_id.is_some() && self.name.is_some() {
             checks.fail(
-                format!("{field}.name"),
+                field_path(field, "name"),
                 "give `person_id` or `name`, not both",
             );
         }
@@ -61,13 +61,13 @@ impl ParticipantInput {
                 "needs a `person_id`, a `name` or an `organization`",
             );
         }
-        checks.optional_text(format!("{field}.name"), self.name.as_deref(), 300);
+        checks.optional_text(field_path(field, "name"), self.name.as_deref(), 300);
         checks.optional_text(
-            format!("{field}.organization"),
+            field_path(field, "organization"),
             self.organization.as_deref(),
             300,
         );
-        checks.optional_text(format!("{field}.role"), self.role.as_deref(), 300);
+        checks.optional_text(field_path(field, "role"), self.role.as_deref(), 300);
     }
 }
 
@@ -275,7 +275,7 @@ async fn update(
 ) -> ApiResult<JsonText> {
     let mut tx = state.db.begin().await?;
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT meeting_id, json_build_object('person_id', person_id, 'organization', organization,
+        "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
                                               'role', role, 'country', country, 'side', side)::jsonb
          FROM participants WHERE id = $1 FOR UPDATE",
     )
@@ -287,7 +287,7 @@ async fn update(
     if patch.get("name").is_some_and(|name| !name.is_null()) {
         value["person_id"] = serde_json::Value::Null;
     }
-    json_patch::merge(&mut value, &patch);
+    crate::extract::merge_patch(&mut value, &patch)?;
     let input: ParticipantInput = crate::extract::deserialize(value)?;
     let mut checks = Checks::default();
     input.check("", &mut checks);

@@ -59,6 +59,11 @@ impl PersonRef {
 impl<'de> Deserialize<'de> for PersonRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        if text.chars().count() > 300 {
+            return Err(serde::de::Error::custom(
+                "give a person's id, or a name of 1 to 300 characters",
+            ));
+        }
         let text = text.trim();
         if let Ok(id) = Uuid::parse_str(text) {
             return Ok(PersonRef::Id(id));
@@ -109,14 +114,13 @@ async fn list(
         "SELECT person_json(pe)::text, fold(pe.name), pe.id FROM people pe WHERE true",
     );
     if let Some(q) = &filters.q {
-        let q = q.trim();
-        if q.is_empty() || q.chars().count() > 300 || q.contains('\0') {
+        if q.trim().is_empty() || q.chars().count() > 300 || q.contains('\0') {
             return Err(ApiError::BadRequest(
                 "invalid query parameter `q`: give 1 to 300 characters".into(),
             ));
         }
         sql.push(" AND ");
-        push_name_match(&mut sql, q);
+        push_name_match(&mut sql, q.trim());
     }
     if let Some(country) = filters.country {
         sql.push(" AND pe.country = ").push_bind(country.as_str());
@@ -180,7 +184,9 @@ async fn update(
     .fetch_optional(&mut *tx)
     .await?;
     let mut value = current.ok_or(ApiError::NotFound("person"))?;
-    json_patch::merge(&mut value, &patch);
+    if !crate::extract::merge_patch(&mut value, &patch)? {
+        return Ok(JsonText(fetch(&mut tx, id).await?));
+    }
     let input: PersonInput = crate::extract::deserialize(value)?;
     let mut checks = Checks::default();
     checks.text("name", &input.name, 300);

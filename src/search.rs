@@ -13,13 +13,14 @@ impl Query {
     pub const MAX_CHARS: usize = 500;
 
     pub fn parse(text: &str) -> ApiResult<Query> {
+        let length = text.chars().count();
         let text = text.trim();
         if text.is_empty() {
             return Err(ApiError::BadRequest(
                 "invalid query parameter `q`: must not be empty".into(),
             ));
         }
-        if text.chars().count() > Self::MAX_CHARS {
+        if length > Self::MAX_CHARS {
             return Err(ApiError::BadRequest(format!(
                 "invalid query parameter `q`: must be at most {} characters",
                 Self::MAX_CHARS

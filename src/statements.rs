@@ -66,18 +66,18 @@ impl StatementInput {
         ];
         if speakers.iter().filter(|given| **given).count() > 1 {
             checks.fail(
-                format!("{field}.speaker"),
+                field_path(field, "speaker"),
                 "name the speaker once: by `speaker_participant`, `participant_id`, `person_id` or `speaker_name`",
             );
         }
-        checks.text(format!("{field}.text"), &self.text, 20_000);
+        checks.text(field_path(field, "text"), &self.text, 20_000);
         checks.optional_text(
-            format!("{field}.speaker_name"),
+            field_path(field, "speaker_name"),
             self.speaker_name.as_deref(),
             300,
         );
         if let Some(source) = &self.source {
-            checks.source(&format!("{field}.source"), source);
+            checks.source(&field_path(field, "source"), source);
         }
     }
 }
@@ -298,7 +298,7 @@ async fn update(
     } else if value["person_id"].is_string() {
         value["speaker_name"] = serde_json::Value::Null;
     }
-    json_patch::merge(&mut value, &patch);
+    crate::extract::merge_patch(&mut value, &patch)?;
     let input: StatementInput = crate::extract::deserialize(value)?;
     check_single(&input)?;
     sqlx::query("DELETE FROM statements WHERE id = $1")

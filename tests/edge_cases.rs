@@ -154,3 +154,118 @@ async fn renaming_a_participant_reattributes_what_it_said() {
     let old = app.get("/v1/statements?speaker=yuri%20borisov").await;
     assert_eq!(old.ok(200)["items"], json!([]));
 }
+
+#[tokio::test]
+async fn objects_written_as_lists_are_refused() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (json!(["t", "s", "summit", "2000-01-01"]), ""),
+        (
+            json!({"title": "t", "date": "2000-01-01", "location": ["Havana", "CU"]}),
+            "location",
+        ),
+        (
+            json!({"title": "t", "date": "2000-01-01", "sources": [["https://example.org", "A"]]}),
+            "sources[0]",
+        ),
+        (
+            json!({"title": "t", "date": "2000-01-01", "identifiers": [["wikidata", "Q1"]]}),
+            "identifiers[0]",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app.post("/v1/meetings", &body).await;
+        response.problem(422);
+        assert!(
+            response.error_fields().contains(&field.to_owned()),
+            "{body}: {:?}",
+            response.json["errors"]
+        );
+    }
+    assert_eq!(app.count("meetings").await, 0);
+}
+
+#[tokio::test]
+async fn merge_patches_refuse_unknown_fields_and_change_nothing_when_empty() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .post("/v1/meetings", &seed_meeting())
+        .await
+        .ok(201)
+        .clone();
+    let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
+    for patch in [json!({"bogus": null}), json!({"location": {"bogus": null}})] {
+        let refused = app.patch(&uri, &patch).await;
+        refused.problem(422);
+    }
+    let person = format!(
+        "/v1/people/{}",
+        doc["participants"][0]["person"]["id"].as_str().unwrap()
+    );
+    app.patch(&person, &json!({"bogus": null}))
+        .await
+        .problem(422);
+    let unchanged = app.patch(&uri, &json!({})).await;
+    assert_eq!(unchanged.ok(200)["version"], 1);
+    assert_eq!(unchanged.headers["etag"], "\"1\"");
+    let same = app.patch(&uri, &json!({"title": doc["title"]})).await;
+    assert_eq!(
+        same.ok(200)["version"],
+        1,
+        "setting a field to its value is no change"
+    );
+    assert_eq!(
+        app.patch(&uri, &json!({"title": "New"})).await.ok(200)["version"],
+        2
+    );
+    let participant = format!(
+        "/v1/participants/{}",
+        doc["participants"][0]["id"].as_str().unwrap()
+    );
+    let both = app
+        .patch(
+            &participant,
+            &json!({"person_id": doc["participants"][1]["person"]["id"], "name": "X"}),
+        )
+        .await;
+    assert_eq!(
+        both.problem(422)["errors"][0]["field"],
+        "name",
+        "no stray dot in field paths"
+    );
+}
+
+#[tokio::test]
+async fn lengths_are_checked_before_trimming() {
+    let app = TestApp::spawn().await;
+    let padded = format!("a{}", "%20".repeat(600));
+    for uri in [
+        format!("/v1/people?q={padded}"),
+        format!("/v1/meetings?q={padded}"),
+        format!("/v1/meetings?person={padded}"),
+        format!("/v1/statements?q={padded}"),
+    ] {
+        app.get(&uri).await.problem(400);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_batch_never_blocks_its_own_retry() {
+    let app = TestApp::spawn().await;
+    let body = format!(
+        "{}\n{}\n",
+        json!({"title": "A", "date": "2000-01-01", "identifiers": [{"scheme": "fuzz", "value": "hang-3"}]}),
+        json!({"title": "B", "date": "2000-01-02", "participants": [{"person_id": "01a21c0f-0000-7000-8000-000000000000"}]}),
+    );
+    let auth = format!("Bearer {}", app.write_key);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/x-ndjson"),
+    ];
+    let import = app.send(Method::POST, "/v1/import", &headers, body.into_bytes());
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(20), import)
+        .await
+        .expect("the import answers");
+    assert_eq!(answer.ok(200)["totals"]["created"], 1);
+    assert_eq!(answer.json["totals"]["failed"], 1);
+}

@@ -133,7 +133,10 @@ async fn update(
             fields.remove(*field);
         }
     }
-    json_patch::merge(&mut value, &patch);
+    if !crate::extract::merge_patch(&mut value, &patch)? {
+        // Nothing changes: no new version, so other writers' ETags stay good.
+        return Ok(([(header::ETAG, etag(version))], JsonText(current)).into_response());
+    }
     let meeting: MeetingInput = crate::extract::deserialize(value)?;
     let mut checks = Checks::default();
     meeting.check_own_fields(&mut checks);
