@@ -17,6 +17,8 @@ const DATA: &str = concat!(
 /// What the file says of one meeting, computed independently of the service.
 struct Expected {
     date: String,
+    /// The words of the title and summary, in lower case.
+    words: Vec<String>,
     countries: BTreeSet<String>,
     people: Vec<String>,
 }
@@ -44,10 +46,22 @@ fn read_file() -> HashMap<String, Expected> {
             .map(str::to_lowercase)
             .collect();
         let key = doc["identifiers"][0]["value"].as_str().unwrap().to_owned();
+        let text = format!(
+            "{} {}",
+            doc["title"].as_str().unwrap(),
+            doc["summary"].as_str().unwrap_or("")
+        );
+        let words = text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
         meetings.insert(
             key,
             Expected {
                 date: doc["date"].as_str().unwrap().to_owned(),
+                words,
                 countries,
                 people,
             },
@@ -178,6 +192,35 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
         .unwrap()
         .clone();
     assert_eq!(usa["meetings"], usa_gbr.len());
+
+    // Search: a name with and without its accent, an English word form, a phrase.
+    let has = |m: &Expected, word: &str| m.words.iter().any(|w| w == word);
+    let erdogan = expect(&|m| has(m, "erdoğan") || has(m, "erdogan"));
+    assert!(erdogan.len() > 10, "{}", erdogan.len());
+    assert_eq!(
+        sorted(walk(&app, "/v1/meetings?q=Erdo%C4%9Fan", 7).await),
+        erdogan
+    );
+    assert_eq!(
+        sorted(walk(&app, "/v1/meetings?q=ERDOGAN", 7).await),
+        erdogan
+    );
+    let agreements = expect(&|m| has(m, "agreement") || has(m, "agreements"));
+    assert!(agreements.len() > 100, "{}", agreements.len());
+    assert_eq!(
+        sorted(walk(&app, "/v1/meetings?q=agreements", 50).await),
+        agreements
+    );
+    let g7_summit = expect(&|m| {
+        m.words
+            .windows(2)
+            .any(|pair| pair[0] == "g7" && pair[1] == "summit")
+    });
+    assert!(!g7_summit.is_empty());
+    assert_eq!(
+        sorted(walk(&app, "/v1/meetings?q=%22G7%20summit%22", 2).await),
+        g7_summit
+    );
 
     // Dashboards agree with the file and with the list.
     let by_year = app.get("/v1/stats/meetings?group_by=year").await;
