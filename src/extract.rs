@@ -101,55 +101,11 @@ pub fn require_object(value: &Value) -> Result<(), ApiError> {
 /// hold, and arrays standing in for objects, which serde would read by position.
 pub fn check_shape(value: &Value) -> Result<(), ApiError> {
     let mut errors = Vec::new();
-    find_nul_characters(value, &mut String::new(), &mut errors);
-    find_positional_objects(value, &mut String::new(), &mut errors);
+    find_unstorable(value, &mut String::new(), &mut errors);
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ApiError::Validation(errors))
-    }
-}
-
-/// Every object in Chancery's input is named by its key or stands in a list of
-/// objects, and no list holds lists: an array in such a place is an object
-/// written by position, which is refused.
-fn find_positional_objects(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
-    const OBJECT_FIELDS: [&str; 2] = ["location", "source"];
-    match value {
-        Value::Array(items) => {
-            for (index, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{index}]"));
-                if item.is_array() {
-                    errors.push(FieldError::new(
-                        path.clone(),
-                        "expected an object or a value, not a list",
-                    ));
-                } else {
-                    find_positional_objects(item, path, errors);
-                }
-                path.truncate(len);
-            }
-        }
-        Value::Object(fields) => {
-            for (key, item) in fields {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                if OBJECT_FIELDS.contains(&key.as_str()) && item.is_array() {
-                    errors.push(FieldError::new(
-                        path.clone(),
-                        "expected an object, not a list",
-                    ));
-                } else {
-                    find_positional_objects(item, path, errors);
-                }
-                path.truncate(len);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -193,8 +149,12 @@ fn find_unknown_fields(
     }
 }
 
-/// Postgres text cannot hold U+0000, so such strings are refused up front, by path.
-fn find_nul_characters(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+/// Walks a request body once for what it must not hold: U+0000, which Postgres text
+/// cannot store, and arrays standing in for objects. Every object in Chancery's input
+/// is named by its key or stands in a list of objects, and no list holds lists, so an
+/// array in such a place is an object written by position, which serde would accept.
+fn find_unstorable(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    const OBJECT_FIELDS: [&str; 2] = ["location", "source"];
     match value {
         Value::String(text) if text.contains('\0') => {
             errors.push(FieldError::new(
@@ -206,7 +166,14 @@ fn find_nul_characters(value: &Value, path: &mut String, errors: &mut Vec<FieldE
             for (index, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{index}]"));
-                find_nul_characters(item, path, errors);
+                if item.is_array() {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "expected an object or a value, not a list",
+                    ));
+                } else {
+                    find_unstorable(item, path, errors);
+                }
                 path.truncate(len);
             }
         }
@@ -223,7 +190,14 @@ fn find_nul_characters(value: &Value, path: &mut String, errors: &mut Vec<FieldE
                         "keys must not contain NUL characters",
                     ));
                 }
-                find_nul_characters(item, path, errors);
+                if OBJECT_FIELDS.contains(&key.as_str()) && item.is_array() {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "expected an object, not a list",
+                    ));
+                } else {
+                    find_unstorable(item, path, errors);
+                }
                 path.truncate(len);
             }
         }
