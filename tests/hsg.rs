@@ -70,31 +70,6 @@ fn read_file() -> HashMap<String, Expected> {
     meetings
 }
 
-/// Every page of a list, following cursors to the end.
-async fn walk(app: &TestApp, uri: &str, limit: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page_uri = match &cursor {
-            Some(cursor) => format!("{uri}&limit={limit}&cursor={cursor}"),
-            None => format!("{uri}&limit={limit}"),
-        };
-        let page = app.get(&page_uri).await;
-        let body = page.ok(200);
-        ids.extend(
-            body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["id"].as_str().unwrap().to_owned()),
-        );
-        match body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return ids,
-        }
-    }
-}
-
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -142,36 +117,33 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     // A country pair, over every page with a small page size.
     let usa_gbr = expect(&|m| m.countries.contains("USA") && m.countries.contains("GBR"));
     assert!(usa_gbr.len() > 100, "{}", usa_gbr.len());
-    let walked = walk(&app, "/v1/meetings?country=USA&country=GB", 17).await;
+    let walked = app.walk("/v1/meetings?country=USA&country=GB", 17).await;
     assert_eq!(walked.len(), usa_gbr.len(), "no duplicates or gaps");
     assert_eq!(sorted(walked), usa_gbr);
 
     // A date range, oldest first.
     let nineties = expect(&|m| ("1990-01-01".."1999-12-32").contains(&m.date.as_str()));
-    let walked = walk(
-        &app,
-        "/v1/meetings?from=1990-01-01&to=1999-12-31&sort=date",
-        97,
-    )
-    .await;
+    let walked = app
+        .walk("/v1/meetings?from=1990-01-01&to=1999-12-31&sort=date", 97)
+        .await;
     assert_eq!(walked.len(), nineties.len());
     assert_eq!(sorted(walked), nineties);
 
     // One country, given as alpha-2 in lower case.
     let cuba = expect(&|m| m.countries.contains("CUB"));
     assert!(!cuba.is_empty());
-    assert_eq!(sorted(walk(&app, "/v1/meetings?country=cu", 5).await), cuba);
+    assert_eq!(sorted(app.walk("/v1/meetings?country=cu", 5).await), cuba);
 
     // A person, by part of the name, ignoring case.
     let putin = expect(&|m| m.people.iter().any(|p| p.contains("vladimir putin")));
     assert!(putin.len() > 5, "{}", putin.len());
     assert_eq!(
-        sorted(walk(&app, "/v1/meetings?person=VLADIMIR%20PUTIN", 3).await),
+        sorted(app.walk("/v1/meetings?person=VLADIMIR%20PUTIN", 3).await),
         putin
     );
 
     // Everything, to the very end, with the total.
-    let everything = walk(&app, "/v1/meetings?include_total=true", 500).await;
+    let everything = app.walk("/v1/meetings?include_total=true", 500).await;
     assert_eq!(everything.len(), 7535);
     assert_eq!(
         sorted(everything),
@@ -198,17 +170,14 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     let erdogan = expect(&|m| has(m, "erdoğan") || has(m, "erdogan"));
     assert!(erdogan.len() > 10, "{}", erdogan.len());
     assert_eq!(
-        sorted(walk(&app, "/v1/meetings?q=Erdo%C4%9Fan", 7).await),
+        sorted(app.walk("/v1/meetings?q=Erdo%C4%9Fan", 7).await),
         erdogan
     );
-    assert_eq!(
-        sorted(walk(&app, "/v1/meetings?q=ERDOGAN", 7).await),
-        erdogan
-    );
+    assert_eq!(sorted(app.walk("/v1/meetings?q=ERDOGAN", 7).await), erdogan);
     let agreements = expect(&|m| has(m, "agreement") || has(m, "agreements"));
     assert!(agreements.len() > 100, "{}", agreements.len());
     assert_eq!(
-        sorted(walk(&app, "/v1/meetings?q=agreements", 50).await),
+        sorted(app.walk("/v1/meetings?q=agreements", 50).await),
         agreements
     );
     let g7_summit = expect(&|m| {
@@ -218,7 +187,7 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     });
     assert!(!g7_summit.is_empty());
     assert_eq!(
-        sorted(walk(&app, "/v1/meetings?q=%22G7%20summit%22", 2).await),
+        sorted(app.walk("/v1/meetings?q=%22G7%20summit%22", 2).await),
         g7_summit
     );
 

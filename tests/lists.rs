@@ -7,33 +7,6 @@ use std::collections::HashSet;
 use common::{TestApp, meeting, seed_meeting};
 use serde_json::{Value, json};
 
-/// Follows `next_cursor` to the end, returning every item's id in order.
-async fn walk(app: &TestApp, uri: &str, limit: usize) -> Vec<String> {
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page_uri = match &cursor {
-            Some(cursor) => format!("{uri}{separator}limit={limit}&cursor={cursor}"),
-            None => format!("{uri}{separator}limit={limit}"),
-        };
-        let page = app.get(&page_uri).await;
-        let body = page.ok(200);
-        let items = body["items"].as_array().unwrap();
-        assert!(items.len() <= limit);
-        ids.extend(
-            items
-                .iter()
-                .map(|item| item["id"].as_str().unwrap().to_owned()),
-        );
-        match body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    ids
-}
-
 fn titles(body: &Value) -> Vec<String> {
     body["items"]
         .as_array()
@@ -135,12 +108,12 @@ async fn paging_visits_every_meeting_once_in_order() {
         .await
         .ok(201);
     }
-    let all = walk(&app, "/v1/meetings?country=USA", 500).await;
+    let all = app.walk("/v1/meetings?country=USA", 500).await;
     assert_eq!(all.len(), 23);
     for limit in [1, 4, 7, 23] {
-        let newest = walk(&app, "/v1/meetings?country=USA", limit).await;
+        let newest = app.walk("/v1/meetings?country=USA", limit).await;
         assert_eq!(newest, all, "limit {limit}");
-        let mut oldest = walk(&app, "/v1/meetings?country=USA&sort=date", limit).await;
+        let mut oldest = app.walk("/v1/meetings?country=USA&sort=date", limit).await;
         oldest.reverse();
         assert_eq!(oldest, all, "limit {limit}, oldest first");
     }
@@ -212,11 +185,8 @@ async fn statements_are_searched_and_filtered() {
     let by_date = app.get("/v1/statements?from=2022-01-01").await;
     assert_eq!(by_date.ok(200)["items"].as_array().unwrap().len(), 1);
 
-    assert_eq!(walk(&app, "/v1/statements", 1).await.len(), 5);
-    assert_eq!(
-        walk(&app, "/v1/statements?q=we%20or%20our", 1).await.len(),
-        4
-    );
+    assert_eq!(app.walk("/v1/statements", 1).await.len(), 5);
+    assert_eq!(app.walk("/v1/statements?q=we%20or%20our", 1).await.len(), 4);
 }
 
 #[tokio::test]
@@ -255,7 +225,7 @@ async fn agreements_are_filtered() {
     assert_eq!(due_after.ok(200)["items"].as_array().unwrap().len(), 0);
     let oil = app.get("/v1/agreements?q=oil").await;
     assert_eq!(oil.ok(200)["items"].as_array().unwrap().len(), 1);
-    assert_eq!(walk(&app, "/v1/agreements", 1).await.len(), 3);
+    assert_eq!(app.walk("/v1/agreements", 1).await.len(), 3);
 }
 
 #[tokio::test]
@@ -298,7 +268,7 @@ async fn people_are_found_by_name_or_alias_without_accents() {
         app.get(&uri).await.ok(200)["identifiers"][0]["value"],
         "Q4164115"
     );
-    assert_eq!(walk(&app, "/v1/people", 1).await.len(), 3);
+    assert_eq!(app.walk("/v1/people", 1).await.len(), 3);
     let rus = app.get("/v1/people?country=RUS").await;
     assert_eq!(rus.ok(200)["items"].as_array().unwrap().len(), 1);
 }

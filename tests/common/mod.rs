@@ -261,6 +261,33 @@ impl TestApp {
         }
     }
 
+    /// Follows `next_cursor` to the end, returning every item's id in order.
+    pub async fn walk(&self, uri: &str, limit: usize) -> Vec<String> {
+        let separator = if uri.contains('?') { '&' } else { '?' };
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page_uri = match &cursor {
+                Some(cursor) => format!("{uri}{separator}limit={limit}&cursor={cursor}"),
+                None => format!("{uri}{separator}limit={limit}"),
+            };
+            let page = self.get(&page_uri).await;
+            let body = page.ok(200);
+            let items = body["items"].as_array().unwrap();
+            assert!(items.len() <= limit);
+            ids.extend(
+                items
+                    .iter()
+                    .map(|item| item["id"].as_str().unwrap().to_owned()),
+            );
+            match body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        ids
+    }
+
     pub async fn get(&self, uri: &str) -> TestResponse {
         self.send(Method::GET, uri, &[], Vec::new()).await
     }
