@@ -28,10 +28,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware;
 use sqlx::PgPool;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -57,6 +60,14 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     telemetry::init();
     let timeout = state.settings.request_timeout;
+    // Past this many requests in flight, more are shed with 503 rather than queued
+    // without bound; one semaphore is shared by every route.
+    let capacity = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(problems::overloaded))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(
+            state.settings.max_concurrent_requests,
+        ));
     // Every request but a bulk import, which streams for as long as its body lasts,
     // is answered within the timeout.
     let bounded = Router::new()
@@ -87,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+        .layer(capacity)
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

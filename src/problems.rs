@@ -79,6 +79,19 @@ pub async fn method_not_allowed(request: Request) -> Response {
         .into_response_with(StatusCode::METHOD_NOT_ALLOWED)
 }
 
+/// The answer to a request shed because the service is at capacity.
+pub async fn overloaded(_: tower::BoxError) -> Response {
+    let mut response = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the service is at capacity; retry shortly",
+    )
+    .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
 /// A handler panic is logged and answered with a plain 500, never a dropped connection.
 pub fn panic(error: Box<dyn Any + Send + 'static>) -> Response {
     let message = error

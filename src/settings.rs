@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered with 503.
     #[arg(long, env = "CHANCERY_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Requests served at once; more are answered 503 at once rather than queued.
+    #[arg(long, env = "CHANCERY_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
     /// Log format.
     #[arg(long, env = "CHANCERY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -84,6 +87,7 @@ impl ServeArgs {
         Settings {
             require_read_key: self.require_read_key,
             request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            max_concurrent_requests: self.max_concurrent_requests.max(1),
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct ImportArgs {
 pub struct Settings {
     pub require_read_key: bool,
     pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Settings {
@@ -130,6 +135,7 @@ impl Default for Settings {
         Settings {
             require_read_key: false,
             request_timeout: crate::DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: 512,
         }
     }
 }

@@ -1,0 +1,46 @@
+//! Load beyond capacity is shed at once with 503, not queued without bound.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::TestApp;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn requests_beyond_capacity_are_shed_with_503() {
+    let settings = chancery::Settings {
+        max_concurrent_requests: 1,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(settings).await;
+
+    // An import whose body is still arriving holds the one place.
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let request = Request::post("/v1/import")
+        .header("authorization", format!("Bearer {}", app.write_key))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .unwrap();
+    let in_flight = tokio::spawn(app.router.clone().oneshot(request));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let shed = app.get("/v1/meetings").await;
+    shed.problem(503);
+    assert_eq!(shed.headers["retry-after"], "1");
+
+    let line = serde_json::json!({"title": "Held", "date": "2024-01-01"}).to_string() + "\n";
+    sender.send(Ok(line.into())).await.unwrap();
+    drop(sender);
+    let answered = in_flight.await.unwrap().unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let body = answered.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains(r#""created":1"#));
+
+    app.get("/v1/meetings").await.ok(200);
+}
