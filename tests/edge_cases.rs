@@ -84,11 +84,7 @@ async fn dates_and_times_outside_what_can_be_stored_are_refused() {
 #[tokio::test]
 async fn if_none_match_takes_weak_tags_lists_and_star() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
     for tag in ["\"1\"", "W/\"1\"", "\"7\", W/\"1\"", "*"] {
         let response = app
@@ -125,11 +121,7 @@ async fn if_none_match_takes_weak_tags_lists_and_star() {
 #[tokio::test]
 async fn renaming_a_participant_reattributes_what_it_said() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let participant = &doc["participants"][1];
     let uri = format!("/v1/participants/{}", participant["id"].as_str().unwrap());
     let renamed = app
@@ -188,11 +180,7 @@ async fn objects_written_as_lists_are_refused() {
 #[tokio::test]
 async fn merge_patches_refuse_unknown_fields_and_change_nothing_when_empty() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
     for patch in [json!({"bogus": null}), json!({"location": {"bogus": null}})] {
         let refused = app.patch(&uri, &patch).await;

@@ -219,7 +219,7 @@ async fn invalid_fields_are_named() {
 #[tokio::test]
 async fn a_document_failing_late_leaves_nothing_behind() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.create_meeting(&seed_meeting()).await;
     let before = app.snapshot().await;
     // New people, statements and agreements, but an identifier that already exists:
     // the conflict is found after the people were created, and all of it rolls back.
@@ -300,16 +300,12 @@ async fn bad_paths_and_queries_are_400_or_404() {
 async fn a_cursor_from_other_filters_is_refused() {
     let app = TestApp::spawn().await;
     for day in 1..=3 {
-        app.post(
-            "/v1/meetings",
-            &meeting(
-                &format!("M{day}"),
-                &format!("2020-01-0{day}"),
-                &["CUB", "RUS"],
-            ),
-        )
-        .await
-        .ok(201);
+        app.create_meeting(&meeting(
+            &format!("M{day}"),
+            &format!("2020-01-0{day}"),
+            &["CUB", "RUS"],
+        ))
+        .await;
     }
     let page = app.get("/v1/meetings?country=CUB&limit=1").await;
     let cursor = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();

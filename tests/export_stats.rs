@@ -8,13 +8,9 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn export_streams_documents_that_import_again() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]),
-    )
-    .await
-    .ok(201);
+    app.create_meeting(&seed_meeting()).await;
+    app.create_meeting(&meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]))
+        .await;
 
     let ndjson = app.get("/v1/export?country=CUB").await;
     assert_eq!(ndjson.status, 200);
@@ -60,19 +56,15 @@ async fn export_streams_documents_that_import_again() {
 #[tokio::test]
 async fn stats_count_what_the_lists_list() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
-    )
-    .await
-    .ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Later Havana talks", "2010-06-05", &["CUB", "ESP"]),
-    )
-    .await
-    .ok(201);
+    app.create_meeting(&seed_meeting()).await;
+    app.create_meeting(&meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]))
+        .await;
+    app.create_meeting(&meeting(
+        "Later Havana talks",
+        "2010-06-05",
+        &["CUB", "ESP"],
+    ))
+    .await;
 
     let years = app.get("/v1/stats/meetings?group_by=year").await;
     assert_eq!(

@@ -19,24 +19,16 @@ fn titles(body: &Value) -> Vec<String> {
 #[tokio::test]
 async fn meetings_filter_by_every_field() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.create_meeting(&seed_meeting()).await;
     let mut paris = meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]);
     paris["location"] = json!({"city": "París", "country": "FR"});
     paris["topics"] = json!(["energy"]);
     paris["kind"] = json!("summit");
-    app.post("/v1/meetings", &paris).await.ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
-    )
-    .await
-    .ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]),
-    )
-    .await
-    .ok(201);
+    app.create_meeting(&paris).await;
+    app.create_meeting(&meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]))
+        .await;
+    app.create_meeting(&meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]))
+        .await;
 
     let cub_rus = app.get("/v1/meetings?country=CUB&country=ru").await;
     assert_eq!(
@@ -101,12 +93,8 @@ async fn paging_visits_every_meeting_once_in_order() {
     // Several meetings share a date, so the cursor must break ties.
     for index in 0..23 {
         let date = format!("2020-01-{:02}", 1 + index % 5);
-        app.post(
-            "/v1/meetings",
-            &meeting(&format!("M{index}"), &date, &["USA", "CAN"]),
-        )
-        .await
-        .ok(201);
+        app.create_meeting(&meeting(&format!("M{index}"), &date, &["USA", "CAN"]))
+            .await;
     }
     let all = app.walk("/v1/meetings?country=USA", 500).await;
     assert_eq!(all.len(), 23);
@@ -123,18 +111,14 @@ async fn paging_visits_every_meeting_once_in_order() {
 #[tokio::test]
 async fn statements_are_searched_and_filtered() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let id = doc["id"].as_str().unwrap();
     let moscow = json!({
         "title": "Reunión en Moscú", "date": "2022-02-02",
         "participants": [{"name": "Miguel Díaz-Canel", "country": "CUB"}],
         "statements": [{"speaker_participant": 0, "language": "es", "text": "Los acuerdos firmados hoy fortalecen nuestra cooperación."}]
     });
-    app.post("/v1/meetings", &moscow).await.ok(201);
+    app.create_meeting(&moscow).await;
 
     let found = app.get("/v1/statements?q=international%20law").await;
     let items = found.ok(200)["items"].as_array().unwrap();
@@ -192,7 +176,7 @@ async fn statements_are_searched_and_filtered() {
 #[tokio::test]
 async fn agreements_are_filtered() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
+    app.create_meeting(&seed_meeting()).await;
     let pledges = app
         .get("/v1/agreements?kind=pledge&due_before=2021-12-31&status=agreed")
         .await;
@@ -231,11 +215,7 @@ async fn agreements_are_filtered() {
 #[tokio::test]
 async fn people_are_found_by_name_or_alias_without_accents() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let person_id = doc["participants"][1]["person"]["id"]
         .as_str()
         .unwrap()
@@ -276,25 +256,13 @@ async fn people_are_found_by_name_or_alias_without_accents() {
 #[tokio::test]
 async fn countries_show_their_meetings_and_partners() {
     let app = TestApp::spawn().await;
-    app.post("/v1/meetings", &seed_meeting()).await.ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]),
-    )
-    .await
-    .ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]),
-    )
-    .await
-    .ok(201);
-    app.post(
-        "/v1/meetings",
-        &meeting("Soviet times", "1975-01-01", &["CUB", "SUN"]),
-    )
-    .await
-    .ok(201);
+    app.create_meeting(&seed_meeting()).await;
+    app.create_meeting(&meeting("Old Havana talks", "2010-05-05", &["CUB", "RUS"]))
+        .await;
+    app.create_meeting(&meeting("Cuba and Spain", "2019-07-07", &["CUB", "ESP"]))
+        .await;
+    app.create_meeting(&meeting("Soviet times", "1975-01-01", &["CUB", "SUN"]))
+        .await;
 
     let cuba = app.get("/v1/countries/cu").await;
     let cuba = cuba.ok(200);

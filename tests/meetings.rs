@@ -109,14 +109,10 @@ async fn the_seed_article_round_trips_in_full() {
 #[tokio::test]
 async fn people_are_reused_by_folded_name_and_country() {
     let app = TestApp::spawn().await;
-    let first = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let first = app.create_meeting(&seed_meeting()).await;
     let mut second = meeting("Second meeting", "2022-01-01", &[]);
     second["participants"] = json!([{"name": "miguel diaz-canel", "country": "cu"}]);
-    let second = app.post("/v1/meetings", &second).await.ok(201).clone();
+    let second = app.create_meeting(&second).await;
     assert_eq!(
         second["participants"][0]["person"]["id"],
         first["participants"][0]["person"]["id"]
@@ -128,7 +124,7 @@ async fn people_are_reused_by_folded_name_and_country() {
     // Same name, other country: another person.
     let mut third = meeting("Third meeting", "2022-01-02", &[]);
     third["participants"] = json!([{"name": "Miguel Díaz-Canel", "country": "ESP"}]);
-    let third = app.post("/v1/meetings", &third).await.ok(201).clone();
+    let third = app.create_meeting(&third).await;
     assert_ne!(
         third["participants"][0]["person"]["id"],
         first["participants"][0]["person"]["id"]
@@ -138,11 +134,7 @@ async fn people_are_reused_by_folded_name_and_country() {
 #[tokio::test]
 async fn patch_merges_own_fields_and_honours_if_match() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
 
     let patched = app
@@ -212,11 +204,7 @@ async fn patch_merges_own_fields_and_honours_if_match() {
 #[tokio::test]
 async fn delete_removes_the_meeting_and_what_hangs_off_it() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
     assert_eq!(app.delete(&uri).await.status, 204);
     app.get(&uri).await.problem(404);
@@ -238,11 +226,7 @@ async fn delete_removes_the_meeting_and_what_hangs_off_it() {
 #[tokio::test]
 async fn items_are_added_edited_and_removed_one_at_a_time() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     let id = doc["id"].as_str().unwrap();
 
     let added = app
@@ -316,7 +300,7 @@ async fn a_speaker_named_by_name_is_linked_to_the_participant() {
     let mut doc = seed_meeting();
     doc["statements"] =
         json!([{"speaker_name": "yuri borisov", "text": "We are interested in Cuban production."}]);
-    let created = app.post("/v1/meetings", &doc).await.ok(201).clone();
+    let created = app.create_meeting(&doc).await;
     assert_eq!(
         created["statements"][0]["speaker"]["participant_id"],
         created["participants"][1]["id"]

@@ -7,11 +7,7 @@ use common::{TestApp, seed_meeting};
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_show_the_pool() {
     let app = TestApp::spawn().await;
-    let doc = app
-        .post("/v1/meetings", &seed_meeting())
-        .await
-        .ok(201)
-        .clone();
+    let doc = app.create_meeting(&seed_meeting()).await;
     app.get(&format!("/v1/meetings/{}", doc["id"].as_str().unwrap()))
         .await
         .ok(200);

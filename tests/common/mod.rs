@@ -313,6 +313,11 @@ impl TestApp {
         self.write(Method::POST, uri, body).await
     }
 
+    /// Creates a meeting document, asserting a 201, and returns what was stored.
+    pub async fn create_meeting(&self, doc: &Value) -> Value {
+        self.post("/v1/meetings", doc).await.ok(201).clone()
+    }
+
     pub async fn patch(&self, uri: &str, body: &Value) -> TestResponse {
         self.write(Method::PATCH, uri, body).await
     }
