@@ -1,9 +1,10 @@
 //! API keys: who may read and who may write. Keys are shown once and stored hashed.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_client_ip::ClientIp;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -162,7 +163,16 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     let caller = match token {
         Some(token) => match authenticate(&state.db, &token).await {
             Ok(caller) => caller,
-            Err(error) => return error.into_response(),
+            Err(error) => {
+                // Failed attempts use up the address's allowance, so keys cannot be
+                // guessed at speed.
+                let ip = client_ip(&mut request).await;
+                return match state.rate_limits.check(&Caller::default(), ip) {
+                    Ok(()) => error,
+                    Err(limited) => limited,
+                }
+                .into_response();
+            }
         },
         None if request.headers().contains_key(header::AUTHORIZATION) => {
             return ApiError::BadRequest("the Authorization header must be `Bearer <key>`".into())
@@ -171,6 +181,10 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         None => Caller::default(),
     };
     if request.uri().path().starts_with("/v1/") {
+        let ip = client_ip(&mut request).await;
+        if let Err(error) = state.rate_limits.check(&caller, ip) {
+            return error.into_response();
+        }
         let reading = matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::OPTIONS
@@ -186,4 +200,13 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The client's address, from the source the settings name (the socket, or a trusted
+/// proxy's header); `None` when that source says nothing.
+async fn client_ip(request: &mut Request) -> Option<std::net::IpAddr> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let ip = ClientIp::from_request_parts(&mut parts, &()).await.ok();
+    *request = Request::from_parts(parts, body);
+    ip.map(|ClientIp(ip)| ip)
 }

@@ -14,7 +14,9 @@ use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path, Query};
-use crate::json::{JsonText, created};
+use crate::history::{self, Action, Actor, Change, Resource};
+use crate::idempotency::Idempotency;
+use crate::json::{JsonText, created_headers};
 use crate::meetings::document;
 use crate::pagination::{self, Limit};
 use crate::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
@@ -150,6 +152,8 @@ fn check_single(input: &AgreementInput) -> ApiResult<()> {
 
 async fn add(
     State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
     Path(meeting_id): Path<Uuid>,
     Json(input): Json<AgreementInput>,
 ) -> ApiResult<Response> {
@@ -158,9 +162,30 @@ async fn add(
     document::lock(&mut tx, meeting_id).await?;
     let ids = insert_all(&mut tx, &[(meeting_id, &input)]).await?;
     document::touch(&mut tx, meeting_id).await?;
+    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Create,
+            resource: Resource::Agreement,
+            resource_id: ids[0],
+            meeting_id: Some(meeting_id),
+            request: Some(&sent),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, ids[0]).await?;
+    let response = idempotency
+        .answer(
+            &mut tx,
+            StatusCode::CREATED,
+            created_headers(&format!("/v1/agreements/{}", ids[0])),
+            body,
+        )
+        .await?;
     tx.commit().await?;
-    Ok(created(&format!("/v1/agreements/{}", ids[0]), body))
+    Ok(response)
 }
 
 async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
@@ -170,6 +195,7 @@ async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<
 
 async fn update(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<JsonText> {
@@ -203,12 +229,28 @@ async fn update(
     .execute(&mut *tx)
     .await?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Update,
+            resource: Resource::Agreement,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: Some(&patch),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
     Ok(JsonText(body))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM agreements WHERE id = $1 RETURNING meeting_id")
@@ -217,6 +259,18 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResul
             .await?;
     let meeting_id = meeting_id.ok_or(ApiError::NotFound("agreement"))?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Delete,
+            resource: Resource::Agreement,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

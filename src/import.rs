@@ -17,11 +17,15 @@ use uuid::Uuid;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::post;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, require_content_type};
+use crate::history::{self, Action, Actor};
+use crate::idempotency::Idempotency;
 use crate::meetings::document::{self, MeetingInput, NewMeeting};
 
 /// The longest line accepted: one meeting document.
@@ -206,6 +210,7 @@ where
 /// Imports every non-blank line, calling `each` with every line's result in line order.
 pub async fn import<S>(
     db: &PgPool,
+    actor: &Actor,
     lines: S,
     mode: Mode,
     mut each: impl FnMut(&LineResult),
@@ -232,7 +237,7 @@ where
             }
         }
         if batch.len() >= BATCH || (finished && !batch.is_empty()) {
-            settled.extend(write_batch(db, mode, std::mem::take(&mut batch)).await?);
+            settled.extend(write_batch(db, actor, mode, std::mem::take(&mut batch)).await?);
         }
         if batch.is_empty() || finished {
             settled.sort_by_key(LineResult::line);
@@ -255,11 +260,12 @@ where
 /// Writes a batch in one transaction, or document by document when that fails.
 async fn write_batch(
     db: &PgPool,
+    actor: &Actor,
     mode: Mode,
     batch: Vec<Parsed>,
 ) -> anyhow::Result<Vec<LineResult>> {
     let mut tx = db.begin().await?;
-    match write(&mut tx, mode, &batch).await {
+    match write(&mut tx, actor, mode, &batch).await {
         Ok(results) => {
             tx.commit().await?;
             return Ok(results);
@@ -273,7 +279,7 @@ async fn write_batch(
     let mut results = Vec::with_capacity(batch.len());
     for parsed in &batch {
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match write(&mut savepoint, mode, std::slice::from_ref(parsed)).await {
+        match write(&mut savepoint, actor, mode, std::slice::from_ref(parsed)).await {
             Ok(mut written) => {
                 savepoint.commit().await?;
                 results.append(&mut written);
@@ -306,6 +312,7 @@ struct Stored {
 /// replace the meeting their identifiers name, keeping its id.
 async fn write(
     conn: &mut PgConnection,
+    actor: &Actor,
     mode: Mode,
     batch: &[Parsed],
 ) -> ApiResult<Vec<LineResult>> {
@@ -403,6 +410,13 @@ async fn write(
             .await?;
     }
     document::insert_many(conn, &writes).await?;
+    let created: Vec<Uuid> = writes
+        .iter()
+        .map(|w| w.id)
+        .filter(|id| !replaced.contains(id))
+        .collect();
+    history::record_meetings(conn, actor, Action::Create, &created).await?;
+    history::record_meetings(conn, actor, Action::Update, &replaced).await?;
     Ok(results)
 }
 
@@ -425,22 +439,34 @@ struct ImportParams {
 /// Imports an `application/x-ndjson` body, answering each line's result and the totals.
 async fn import_body(
     State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
     Query(params): Query<ImportParams>,
     request: Request,
-) -> ApiResult<axum::Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     require_content_type(&request, &["application/x-ndjson", "application/jsonl"])?;
     let body = request
         .into_body()
         .into_data_stream()
         .map(|chunk| chunk.map_err(io::Error::other));
     let mut items = Vec::new();
-    let totals = import(&state.db, lines(body), params.mode, |result| {
+    let totals = import(&state.db, &actor, lines(body), params.mode, |result| {
         items.push(result.clone())
     })
     .await?;
-    Ok(axum::Json(
-        serde_json::json!({"items": items, "totals": totals}),
-    ))
+    let body = serde_json::json!({"items": items, "totals": totals}).to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // An import commits batch by batch, so its answer is stored once the last batch
+    // has committed, on its own; a retry after a crash in between runs the import
+    // again, which `mode=upsert` makes harmless.
+    let mut conn = state.db.acquire().await?;
+    idempotency
+        .answer(&mut conn, StatusCode::OK, headers, body)
+        .await
 }
 
 /// Imports a file, or standard input for `-`, showing progress on a terminal.
@@ -471,7 +497,7 @@ pub async fn import_file(
             counter.inc(chunk.len() as u64);
         }
     });
-    let totals = import(db, lines(bytes), mode, |result| {
+    let totals = import(db, &Actor::default(), lines(bytes), mode, |result| {
         progress.suspend(|| each(result));
     })
     .await;

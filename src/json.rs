@@ -1,6 +1,6 @@
 //! Responses whose JSON Postgres already built.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 /// A JSON body as text, sent as is.
@@ -19,11 +19,15 @@ impl IntoResponse for JsonText {
     }
 }
 
-/// 201 Created with the new resource's `Location`.
-pub fn created(location: &str, body: String) -> Response {
-    let mut response = (StatusCode::CREATED, JsonText(body)).into_response();
+/// The headers of a 201 Created JSON answer: its type and the new resource's `Location`.
+pub fn created_headers(location: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
+        headers.insert(header::LOCATION, value);
     }
-    response
+    headers
 }

@@ -8,6 +8,8 @@ pub mod db;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod history;
+pub mod idempotency;
 pub mod import;
 pub mod json;
 pub mod meetings;
@@ -15,6 +17,7 @@ pub mod pagination;
 pub mod participants;
 pub mod people;
 pub mod problems;
+pub mod rate_limit;
 pub mod search;
 pub mod seed;
 pub mod settings;
@@ -40,6 +43,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use rate_limit::RateLimits;
 pub use settings::Settings;
 
 /// The largest request body accepted, in bytes. Large enough for any real meeting
@@ -51,6 +55,17 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
+    pub rate_limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, settings: Settings) -> AppState {
+        AppState {
+            db,
+            rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 /// The request id header, taken from the client or generated.
@@ -60,6 +75,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     telemetry::init();
     let timeout = state.settings.request_timeout;
+    let client_ip = state.settings.client_ip_source.clone();
     // Past this many requests in flight, more are shed with 503 rather than queued
     // without bound; one semaphore is shared by every route.
     let capacity = ServiceBuilder::new()
@@ -78,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .merge(people::router())
         .merge(countries::router())
         .merge(stats::router())
+        .merge(history::router())
         .merge(export::router())
         .merge(system::router())
         .layer(TimeoutLayer::with_status_code(
@@ -90,6 +107,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(telemetry::render))
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::guard,
+        ))
         .layer(middleware::from_fn(telemetry::track))
         .layer(trace_layer())
         .layer(middleware::from_fn_with_state(
@@ -101,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .layer(capacity)
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
+        .layer(client_ip.into_extension())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
 }

@@ -1,7 +1,6 @@
 //! The `chancery` binary: settings → telemetry → database → migrate → serve.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -117,10 +116,8 @@ async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "chancery is serving");
-    let state = AppState {
-        db: pool.clone(),
-        settings: Arc::new(args.settings()),
-    };
+    let state = AppState::new(pool.clone(), args.settings());
+    tokio::spawn(sweep_idempotency_keys(pool.clone()));
     axum::serve(
         listener,
         chancery::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -130,6 +127,19 @@ async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Deletes expired idempotency keys every quarter of an hour.
+async fn sweep_idempotency_keys(pool: PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+    loop {
+        every.tick().await;
+        match chancery::idempotency::sweep(&pool).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "could not delete expired idempotency keys"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.

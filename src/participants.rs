@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path};
-use crate::json::{JsonText, created};
+use crate::history::{self, Action, Actor, Change, Resource};
+use crate::idempotency::Idempotency;
+use crate::json::{JsonText, created_headers};
 use crate::meetings::document;
 use crate::vocabulary::{Checks, Side, field_path};
 
@@ -240,6 +242,8 @@ async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
 
 async fn add(
     State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
     Path(meeting_id): Path<Uuid>,
     Json(input): Json<ParticipantInput>,
 ) -> ApiResult<Response> {
@@ -255,12 +259,30 @@ async fn add(
     };
     let written = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
     document::touch(&mut tx, meeting_id).await?;
+    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Create,
+            resource: Resource::Participant,
+            resource_id: written[0].id,
+            meeting_id: Some(meeting_id),
+            request: Some(&sent),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, written[0].id).await?;
+    let response = idempotency
+        .answer(
+            &mut tx,
+            StatusCode::CREATED,
+            created_headers(&format!("/v1/participants/{}", written[0].id)),
+            body,
+        )
+        .await?;
     tx.commit().await?;
-    Ok(created(
-        &format!("/v1/participants/{}", written[0].id),
-        body,
-    ))
+    Ok(response)
 }
 
 async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
@@ -270,6 +292,7 @@ async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<
 
 async fn update(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<JsonText> {
@@ -317,12 +340,28 @@ async fn update(
         .execute(&mut *tx)
         .await?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Update,
+            resource: Resource::Participant,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: Some(&patch),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
     Ok(JsonText(body))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM participants WHERE id = $1 RETURNING meeting_id")
@@ -331,6 +370,18 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResul
             .await?;
     let meeting_id = meeting_id.ok_or(ApiError::NotFound("participant"))?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Delete,
+            resource: Resource::Participant,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

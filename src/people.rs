@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MergePatch, Path, Query};
+use crate::history::{self, Action, Actor, Change, Resource};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
 use crate::vocabulary::{Checks, Identifier};
@@ -173,6 +174,7 @@ struct PersonInput {
 
 async fn update(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<JsonText> {
@@ -219,6 +221,18 @@ async fn update(
         .execute(&mut *tx)
         .await?;
     }
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Update,
+            resource: Resource::Person,
+            resource_id: id,
+            meeting_id: None,
+            request: Some(&patch),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
     Ok(JsonText(body))

@@ -4,6 +4,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::history::{self, Action, Actor, Change};
 use crate::meetings::document::{self, MeetingInput};
 
 /// The sample meeting document, as a client would POST it.
@@ -23,9 +24,17 @@ pub async fn load_if_empty(db: &PgPool) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let meeting: MeetingInput = serde_json::from_str(SAMPLE_MEETING)?;
-    document::insert(&mut tx, Uuid::now_v7(), &meeting)
+    let id = Uuid::now_v7();
+    document::insert(&mut tx, id, &meeting)
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
+    history::record(
+        &mut tx,
+        &Actor::default(),
+        Change::meeting(Action::Create, id),
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
     tx.commit().await?;
     Ok(true)
 }

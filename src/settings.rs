@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum_client_ip::ClientIpSource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::access::Scope;
@@ -69,6 +70,17 @@ pub struct ServeArgs {
     /// Requests served at once; more are answered 503 at once rather than queued.
     #[arg(long, env = "CHANCERY_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,
+    /// Requests per second allowed to each API key (with an equal burst); 0 for no limit.
+    #[arg(long, env = "CHANCERY_RATE_LIMIT_PER_KEY", default_value_t = DEFAULT_RATE_LIMIT_PER_KEY)]
+    pub rate_limit_per_key: u32,
+    /// Requests per second allowed to each client address sending no key; 0 for no limit.
+    #[arg(long, env = "CHANCERY_RATE_LIMIT_PER_IP", default_value_t = DEFAULT_RATE_LIMIT_PER_IP)]
+    pub rate_limit_per_ip: u32,
+    /// Where a client's address comes from: `ConnectInfo` (the socket) when clients
+    /// connect directly, or the header a trusted proxy sets, e.g. `RightmostXForwardedFor`
+    /// or `XRealIp`.
+    #[arg(long, env = "CHANCERY_CLIENT_IP_SOURCE", default_value = "ConnectInfo")]
+    pub client_ip_source: ClientIpSource,
     /// Log format.
     #[arg(long, env = "CHANCERY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -88,6 +100,9 @@ impl ServeArgs {
             require_read_key: self.require_read_key,
             request_timeout: Duration::from_secs(self.request_timeout.max(1)),
             max_concurrent_requests: self.max_concurrent_requests.max(1),
+            rate_limit_per_key: self.rate_limit_per_key,
+            rate_limit_per_ip: self.rate_limit_per_ip,
+            client_ip_source: self.client_ip_source.clone(),
         }
     }
 }
@@ -128,6 +143,9 @@ pub struct Settings {
     pub require_read_key: bool,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    pub rate_limit_per_key: u32,
+    pub rate_limit_per_ip: u32,
+    pub client_ip_source: ClientIpSource,
 }
 
 impl Default for Settings {
@@ -136,6 +154,14 @@ impl Default for Settings {
             require_read_key: false,
             request_timeout: crate::DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: 512,
+            rate_limit_per_key: DEFAULT_RATE_LIMIT_PER_KEY,
+            rate_limit_per_ip: DEFAULT_RATE_LIMIT_PER_IP,
+            client_ip_source: ClientIpSource::ConnectInfo,
         }
     }
 }
+
+/// Requests per second for one API key: plenty for a feed or a dashboard.
+pub const DEFAULT_RATE_LIMIT_PER_KEY: u32 = 100;
+/// Requests per second for one address without a key.
+pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 50;

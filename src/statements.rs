@@ -14,7 +14,9 @@ use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path, Query};
-use crate::json::{JsonText, created};
+use crate::history::{self, Action, Actor, Change, Resource};
+use crate::idempotency::Idempotency;
+use crate::json::{JsonText, created_headers};
 use crate::meetings::document;
 use crate::pagination::{self, Limit};
 use crate::participants::{Written, require_people};
@@ -241,6 +243,8 @@ fn check_single(input: &StatementInput) -> ApiResult<()> {
 
 async fn add(
     State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
     Path(meeting_id): Path<Uuid>,
     Json(input): Json<StatementInput>,
 ) -> ApiResult<Response> {
@@ -255,9 +259,30 @@ async fn add(
     };
     let ids = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
     document::touch(&mut tx, meeting_id).await?;
+    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Create,
+            resource: Resource::Statement,
+            resource_id: ids[0],
+            meeting_id: Some(meeting_id),
+            request: Some(&sent),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, ids[0]).await?;
+    let response = idempotency
+        .answer(
+            &mut tx,
+            StatusCode::CREATED,
+            created_headers(&format!("/v1/statements/{}", ids[0])),
+            body,
+        )
+        .await?;
     tx.commit().await?;
-    Ok(created(&format!("/v1/statements/{}", ids[0]), body))
+    Ok(response)
 }
 
 async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
@@ -267,6 +292,7 @@ async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<
 
 async fn update(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<JsonText> {
@@ -320,12 +346,28 @@ async fn update(
         .execute(&mut *tx)
         .await?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Update,
+            resource: Resource::Statement,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: Some(&patch),
+        },
+    )
+    .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
     Ok(JsonText(body))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM statements WHERE id = $1 RETURNING meeting_id")
@@ -334,6 +376,18 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResul
             .await?;
     let meeting_id = meeting_id.ok_or(ApiError::NotFound("statement"))?;
     document::touch(&mut tx, meeting_id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            action: Action::Delete,
+            resource: Resource::Statement,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

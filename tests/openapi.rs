@@ -830,6 +830,45 @@ async fn every_operation_answers_as_documented() {
     created.ok(201);
     let meeting_id = id_of(&created);
     let meeting_uri = format!("/v1/meetings/{meeting_id}");
+
+    // --- Idempotent POSTs: first answer, replay, and a key reused for another body ---
+    let keyed = |key: &'static str| {
+        [
+            ("authorization", write_auth.clone()),
+            ("content-type", "application/json".to_owned()),
+            ("idempotency-key", key.to_owned()),
+        ]
+    };
+    let statement = json!({"speaker_name": "A spokesperson", "text": "We welcome the visit."});
+    let statement_body = statement.to_string().into_bytes();
+    let headers = keyed("contract-1");
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let statements_uri = format!("{meeting_uri}/statements");
+    let first = c
+        .send(
+            Method::POST,
+            &statements_uri,
+            &headers,
+            statement_body.clone(),
+        )
+        .await;
+    first.ok(201);
+    let again = c
+        .send(Method::POST, &statements_uri, &headers, statement_body)
+        .await;
+    again.ok(201);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.json, first.json);
+    let other = json!({"speaker_name": "A spokesperson", "text": "Something else."});
+    c.send(
+        Method::POST,
+        &statements_uri,
+        &headers,
+        other.to_string().into_bytes(),
+    )
+    .await
+    .problem(422);
+    c.delete(&format!("/v1/statements/{}", id_of(&first))).await;
     let doc = created.json.clone();
     let borisov_person = doc["participants"][1]["person"]["id"]
         .as_str()
@@ -1729,6 +1768,24 @@ async fn every_operation_answers_as_documented() {
     stale.problem(412);
     assert_eq!(c.delete(&meeting_uri).await.status, 204);
     c.delete(&meeting_uri).await.problem(404);
+
+    // --- History, which outlives the meeting ---
+    let history = c.get(&format!("{meeting_uri}/history?limit=3")).await;
+    history.ok(200);
+    let cursor = history.json["next_cursor"].as_str().unwrap().to_owned();
+    c.get(&format!(
+        "{meeting_uri}/history{}",
+        query(&[("limit", "3"), ("cursor", &cursor)])
+    ))
+    .await
+    .ok(200);
+    c.get(&format!("/v1/meetings/{UNKNOWN_ID}/history"))
+        .await
+        .problem(404);
+    c.get(&format!("{meeting_uri}/history?cursor=nonsense"))
+        .await
+        .problem(400);
+    c.get("/v1/meetings/not-a-uuid/history").await.problem(400);
 
     c.assert_complete();
     for ((path, method), statuses) in &c.seen {

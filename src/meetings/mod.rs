@@ -15,7 +15,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path, Query};
-use crate::json::{JsonText, created};
+use crate::history::{self, Action, Actor, Change};
+use crate::idempotency::Idempotency;
+use crate::json::{JsonText, created_headers};
 use crate::pagination;
 use crate::vocabulary::Checks;
 use document::MeetingInput;
@@ -60,18 +62,24 @@ fn check_if_match(headers: &HeaderMap, version: i32) -> ApiResult<()> {
 
 async fn create(
     State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
     Json(meeting): Json<MeetingInput>,
 ) -> ApiResult<Response> {
     meeting.check()?;
     let id = Uuid::now_v7();
     let mut tx = state.db.begin().await?;
     document::insert(&mut tx, id, &meeting).await?;
+    history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
     let (body, version) = document::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
+    let mut headers = created_headers(&format!("/v1/meetings/{id}"));
+    headers.insert(header::ETAG, etag(version));
+    let response = idempotency
+        .answer(&mut tx, StatusCode::CREATED, headers, body)
+        .await?;
     tx.commit().await?;
-    let mut response = created(&format!("/v1/meetings/{id}"), body);
-    response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)
 }
 
@@ -100,6 +108,7 @@ const READ_ONLY_FIELDS: [&str; 5] = ["id", "countries", "created_at", "updated_a
 
 async fn update(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     MergePatch(patch): MergePatch,
@@ -168,6 +177,15 @@ async fn update(
     document::write_sources_and_identifiers(&mut tx, id, &meeting.sources, &meeting.identifiers)
         .await?;
     document::touch(&mut tx, id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            request: Some(&patch),
+            ..Change::meeting(Action::Update, id)
+        },
+    )
+    .await?;
     let (body, version) = document::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
@@ -177,12 +195,14 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
+    actor: Actor,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let version = document::lock(&mut tx, id).await?;
     check_if_match(&headers, version)?;
+    history::record(&mut tx, &actor, Change::meeting(Action::Delete, id)).await?;
     sqlx::query("DELETE FROM meetings WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

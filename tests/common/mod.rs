@@ -2,8 +2,6 @@
 //! template, so it takes milliseconds) and talks to the real router.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -214,10 +212,7 @@ impl TestApp {
             .await
             .unwrap()
             .token;
-        let state = AppState {
-            db: db.clone(),
-            settings: Arc::new(settings),
-        };
+        let state = AppState::new(db.clone(), settings);
         TestApp {
             router: chancery::app(state),
             db,
@@ -242,12 +237,30 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        self.respond(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Sends a request as if from the client address `peer`, as a real server would
+    /// see it on the socket.
+    pub async fn send_from(
+        &self,
+        peer: std::net::SocketAddr,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .extension(axum::extract::ConnectInfo(peer));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.respond(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn respond(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
