@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod participants;
 pub mod people;
 pub mod problems;
+pub mod replica;
 pub mod search;
 pub mod seed;
 pub mod settings;
@@ -49,8 +50,29 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and every read when there is no replica.
     pub db: PgPool,
+    /// A streaming replica for reads (`DATABASE_READ_URL`); handlers reach it through
+    /// [`replica::ReadPool`].
+    pub replica: Option<replica::Replica>,
     pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// One database for everything.
+    pub fn new(db: PgPool, settings: Settings) -> Self {
+        AppState {
+            db,
+            replica: None,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Reads go to this replica when it answers.
+    pub fn with_replica(mut self, pool: PgPool) -> Self {
+        self.replica = Some(replica::Replica::new(pool));
+        self
+    }
 }
 
 /// The request id header, taken from the client or generated.
@@ -90,6 +112,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(telemetry::render))
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            replica::stamp_writes,
+        ))
         .layer(middleware::from_fn(telemetry::track))
         .layer(trace_layer())
         .layer(middleware::from_fn_with_state(

@@ -1,7 +1,6 @@
 //! The `chancery` binary: settings → telemetry → database → migrate → serve.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -55,7 +54,7 @@ async fn database(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
 async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<()> {
     let pool = database(database_args).await?;
     match command {
-        Command::Serve(args) => serve(pool, args).await,
+        Command::Serve(args) => serve(pool, args, database_args).await,
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
@@ -109,7 +108,7 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
     }
 }
 
-async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
     if args.seed && seed::load_if_empty(&pool).await? {
         tracing::info!("loaded the sample meeting into the empty database");
     }
@@ -117,10 +116,11 @@ async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "chancery is serving");
-    let state = AppState {
-        db: pool.clone(),
-        settings: Arc::new(args.settings()),
-    };
+    let mut state = AppState::new(pool.clone(), args.settings());
+    if let Some(url) = &database.database_read_url {
+        state = state.with_replica(db::connect_replica(url, database.pool_size)?);
+        tracing::info!("reads go to the replica at DATABASE_READ_URL while it answers");
+    }
     axum::serve(
         listener,
         chancery::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

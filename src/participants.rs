@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, MergePatch, Path};
 use crate::json::{JsonText, created};
 use crate::meetings::document;
+use crate::replica::ReadPool;
 use crate::vocabulary::{Checks, Side, field_path};
 
 pub fn router() -> Router<AppState> {
@@ -263,8 +264,8 @@ async fn add(
     ))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
-    let mut conn = state.db.acquire().await?;
+async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = db.acquire().await?;
     Ok(JsonText(fetch(&mut conn, id).await?))
 }
 

@@ -2,8 +2,6 @@
 //! template, so it takes milliseconds) and talks to the real router.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -30,6 +28,7 @@ static SERVER: OnceCell<Server> = OnceCell::const_new();
 fn database_args() -> DatabaseArgs {
     DatabaseArgs {
         database_url: std::env::var("DATABASE_URL").ok(),
+        database_read_url: None,
         data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
         pool_size: 8,
     }
@@ -214,10 +213,7 @@ impl TestApp {
             .await
             .unwrap()
             .token;
-        let state = AppState {
-            db: db.clone(),
-            settings: Arc::new(settings),
-        };
+        let state = AppState::new(db.clone(), settings);
         TestApp {
             router: chancery::app(state),
             db,
