@@ -112,15 +112,15 @@ async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow
     if args.seed && seed::load_if_empty(&pool).await? {
         tracing::info!("loaded the sample meeting into the empty database");
     }
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "chancery is serving");
     let mut state = AppState::new(pool.clone(), args.settings());
     if let Some(url) = &database.database_read_url {
         state = state.with_replica(db::connect_replica(url, database.pool_size)?);
         tracing::info!("reads go to the replica at DATABASE_READ_URL while it answers");
     }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "chancery is serving");
     axum::serve(
         listener,
         chancery::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
