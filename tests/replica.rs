@@ -2,8 +2,9 @@
 //! client reads its own write with the consistency token, and reads fall back to the
 //! primary when the replica is down.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -209,6 +210,29 @@ impl Drop for Clusters {
         }
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// A `chancery serve` process, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET; the whole answer, or `None` while nothing listens.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
 }
 
 struct Answer {
@@ -484,6 +508,40 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
             metrics.text
         );
     }
+
+    // The binary takes the replica from DATABASE_READ_URL.
+    let port = free_port();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_chancery"))
+            .arg("serve")
+            .env(
+                "DATABASE_URL",
+                clusters.url(clusters.primary_port, "chancery"),
+            )
+            .env(
+                "DATABASE_READ_URL",
+                clusters.url(clusters.replica_port, "chancery"),
+            )
+            .env("CHANCERY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CHANCERY_SEED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually("the binary answers /ready", async || {
+        http_get(port, "/ready").is_some_and(|answer| answer.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    let ready = http_get(port, "/ready").unwrap();
+    assert!(ready.contains(r#""replica":"ready""#), "{ready}");
+    let metrics = http_get(port, "/metrics").unwrap();
+    assert!(
+        metrics.contains(r#"db_pool_max_connections{pool="replica"}"#),
+        "{metrics}"
+    );
+    drop(server);
 
     // With the replica gone, reads fall back to the primary instead of failing.
     clusters.stop("replica");
