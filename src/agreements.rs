@@ -19,6 +19,7 @@ use crate::idempotency::Idempotency;
 use crate::json::{JsonText, created_headers};
 use crate::meetings::document;
 use crate::pagination::{self, Limit};
+use crate::replica::ReadPool;
 use crate::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
 
 pub fn router() -> Router<AppState> {
@@ -188,8 +189,8 @@ async fn add(
     Ok(response)
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
-    let mut conn = state.db.acquire().await?;
+async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = db.acquire().await?;
     Ok(JsonText(fetch(&mut conn, id).await?))
 }
 
@@ -353,7 +354,7 @@ impl AgreementFilters {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Query(filters): Query<AgreementFilters>,
 ) -> ApiResult<JsonText> {
     let after: Option<(NaiveDate, i32, Uuid)> = filters
@@ -379,8 +380,7 @@ async fn list(
     sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
         .push_bind(filters.limit.get() + 1);
 
-    let rows: Vec<(String, NaiveDate, i32, Uuid)> =
-        sql.build_query_as().fetch_all(&state.db).await?;
+    let rows: Vec<(String, NaiveDate, i32, Uuid)> = sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
         Some((_, date, position, id)) if more => {

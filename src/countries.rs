@@ -1,7 +1,6 @@
 //! Countries as meeting parties: how often they meet, and with whom.
 
 use axum::Router;
-use axum::extract::State;
 use axum::routing::get;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use crate::country::{Country, CountryCode};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::json::JsonText;
+use crate::replica::ReadPool;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,7 +23,7 @@ fn known(code: &str) -> ApiResult<Country> {
 }
 
 async fn show(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Path(code): Path<String>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let country = known(&code)?;
@@ -31,7 +31,7 @@ async fn show(
         "SELECT count(*), min(date), max(date) FROM meetings WHERE countries @> ARRAY[$1]",
     )
     .bind(country.code.as_str())
-    .fetch_one(&state.db)
+    .fetch_one(&db)
     .await?;
     Ok(axum::Json(serde_json::json!({
         "code": country.code,
@@ -57,7 +57,7 @@ struct PartnerFilters {
 }
 
 async fn partners(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Path(code): Path<String>,
     Query(filters): Query<PartnerFilters>,
 ) -> ApiResult<JsonText> {
@@ -77,7 +77,7 @@ async fn partners(
     .bind(filters.from)
     .bind(filters.to)
     .bind(filters.limit.map_or(i64::from(crate::pagination::Limit::MAX), |limit| limit.get()))
-    .fetch_one(&state.db)
+    .fetch_one(&db)
     .await?;
     Ok(JsonText(format!("{{\"items\":{items}}}")))
 }

@@ -73,6 +73,20 @@ pub async fn connect(options: &PgConnectOptions, pool_size: u32) -> anyhow::Resu
         .with_context(|| format!("connecting to {}", describe(&url)))
 }
 
+/// A pool to a streaming replica for reads. Lazy, and quick to give up: while the
+/// replica is down the service still starts and reads fall back to the primary. A
+/// replica is a copy of the primary, so it is never created or migrated here.
+pub fn connect_replica(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .context("DATABASE_READ_URL is not a valid PostgreSQL URL")?
+        .options([("TimeZone", "UTC")])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    Ok(PgPoolOptions::new()
+        .max_connections(pool_size)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy_with(options))
+}
+
 /// Applies pending migrations. sqlx holds an advisory lock meanwhile, so several
 /// instances starting together migrate once.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

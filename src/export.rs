@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::split_query;
 use crate::meetings::list::{MeetingFilters, Sort};
+use crate::replica::ReadPool;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/export", get(export))
@@ -81,7 +82,7 @@ fn csv_line(fields: &[&str]) -> Bytes {
     Bytes::from(writer.into_inner().unwrap_or_default())
 }
 
-async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<Response> {
     let (format, filters): (_, MeetingFilters) = split_query(query.as_deref(), "format")?;
     let format = match format.as_deref() {
         None | Some("ndjson") => Format::Ndjson,
@@ -109,7 +110,6 @@ async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Api
         Sort::Oldest => " ORDER BY m.date, m.id",
     });
 
-    let db = state.db.clone();
     let body = async_stream::stream! {
         if format == Format::Csv {
             yield Ok::<_, sqlx::Error>(csv_line(&CSV_HEADER));

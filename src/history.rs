@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
+use crate::replica::ReadPool;
 use crate::{AppState, REQUEST_ID};
 
 pub fn router() -> Router<AppState> {
@@ -162,7 +163,7 @@ struct HistoryParams {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Path(meeting_id): Path<Uuid>,
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<JsonText> {
@@ -193,13 +194,13 @@ async fn list(
     .bind(meeting_id)
     .bind(after.unwrap_or(0))
     .bind(params.limit.get() + 1)
-    .fetch_all(&state.db)
+    .fetch_all(&db)
     .await?;
     if rows.is_empty() && after.is_none() {
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM meetings WHERE id = $1)")
                 .bind(meeting_id)
-                .fetch_one(&state.db)
+                .fetch_one(&db)
                 .await?;
         if !exists {
             return Err(ApiError::NotFound("meeting"));

@@ -18,6 +18,7 @@ pub mod participants;
 pub mod people;
 pub mod problems;
 pub mod rate_limit;
+pub mod replica;
 pub mod search;
 pub mod seed;
 pub mod settings;
@@ -53,18 +54,30 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and every read when there is no replica.
     pub db: PgPool,
+    /// A streaming replica for reads (`DATABASE_READ_URL`); handlers reach it through
+    /// [`replica::ReadPool`].
+    pub replica: Option<replica::Replica>,
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
-    pub fn new(db: PgPool, settings: Settings) -> AppState {
+    /// One database for everything.
+    pub fn new(db: PgPool, settings: Settings) -> Self {
         AppState {
             db,
+            replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),
             settings: Arc::new(settings),
         }
+    }
+
+    /// Reads go to this replica when it answers.
+    pub fn with_replica(mut self, pool: PgPool) -> Self {
+        self.replica = Some(replica::Replica::new(pool));
+        self
     }
 }
 
@@ -110,6 +123,11 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::guard,
+        ))
+        // Outside the idempotency guard, so a replayed answer gets a fresh token too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            replica::stamp_writes,
         ))
         .layer(middleware::from_fn(telemetry::track))
         .layer(trace_layer())

@@ -54,7 +54,7 @@ async fn database(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
 async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<()> {
     let pool = database(database_args).await?;
     match command {
-        Command::Serve(args) => serve(pool, args).await,
+        Command::Serve(args) => serve(pool, args, database_args).await,
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
@@ -108,15 +108,19 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
     }
 }
 
-async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
     if args.seed && seed::load_if_empty(&pool).await? {
         tracing::info!("loaded the sample meeting into the empty database");
+    }
+    let mut state = AppState::new(pool.clone(), args.settings());
+    if let Some(url) = &database.database_read_url {
+        state = state.with_replica(db::connect_replica(url, database.pool_size)?);
+        tracing::info!("reads go to the replica at DATABASE_READ_URL while it answers");
     }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "chancery is serving");
-    let state = AppState::new(pool.clone(), args.settings());
     tokio::spawn(sweep_idempotency_keys(pool.clone()));
     axum::serve(
         listener,

@@ -19,6 +19,7 @@ use crate::history::{self, Action, Actor, Change, Resource};
 use crate::idempotency::Idempotency;
 use crate::json::{JsonText, created_headers};
 use crate::meetings::document;
+use crate::replica::ReadPool;
 use crate::vocabulary::{Checks, Side, field_path};
 
 pub fn router() -> Router<AppState> {
@@ -285,8 +286,8 @@ async fn add(
     Ok(response)
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
-    let mut conn = state.db.acquire().await?;
+async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = db.acquire().await?;
     Ok(JsonText(fetch(&mut conn, id).await?))
 }
 

@@ -14,6 +14,7 @@ use crate::extract::{MergePatch, Path, Query};
 use crate::history::{self, Action, Actor, Change, Resource};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
+use crate::replica::ReadPool;
 use crate::vocabulary::{Checks, Identifier};
 
 pub fn router() -> Router<AppState> {
@@ -102,10 +103,7 @@ struct PeopleFilters {
     cursor: Option<String>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Query(filters): Query<PeopleFilters>,
-) -> ApiResult<JsonText> {
+async fn list(ReadPool(db): ReadPool, Query(filters): Query<PeopleFilters>) -> ApiResult<JsonText> {
     let after: Option<(String, Uuid)> = filters
         .cursor
         .as_deref()
@@ -135,7 +133,7 @@ async fn list(
     }
     sql.push(" ORDER BY fold(pe.name), pe.id LIMIT ")
         .push_bind(filters.limit.get() + 1);
-    let rows: Vec<(String, String, Uuid)> = sql.build_query_as().fetch_all(&state.db).await?;
+    let rows: Vec<(String, String, Uuid)> = sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
         Some((_, name, id)) if more => Some(pagination::encode(&(name, id), &filters)),
@@ -154,8 +152,8 @@ async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<String> {
     json.ok_or(ApiError::NotFound("person"))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
-    let mut conn = state.db.acquire().await?;
+async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = db.acquire().await?;
     Ok(JsonText(fetch(&mut conn, id).await?))
 }
 

@@ -26,6 +26,9 @@ pub struct DatabaseArgs {
     /// started under the data directory when none answers.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL URL of a streaming replica for reads. Unset: reads go to the primary.
+    #[arg(long, env = "DATABASE_READ_URL", global = true, hide_env_values = true)]
+    pub database_read_url: Option<String>,
     /// Where a private PostgreSQL cluster lives when one is needed.
     #[arg(long, env = "CHANCERY_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,

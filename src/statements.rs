@@ -21,6 +21,7 @@ use crate::meetings::document;
 use crate::pagination::{self, Limit};
 use crate::participants::{Written, require_people};
 use crate::people::PersonRef;
+use crate::replica::ReadPool;
 use crate::vocabulary::{Checks, Language, Source, StatementKind, Topic, field_path};
 
 pub fn router() -> Router<AppState> {
@@ -285,8 +286,8 @@ async fn add(
     Ok(response)
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
-    let mut conn = state.db.acquire().await?;
+async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+    let mut conn = db.acquire().await?;
     Ok(JsonText(fetch(&mut conn, id).await?))
 }
 
@@ -427,7 +428,7 @@ enum StatementKey {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Query(filters): Query<StatementFilters>,
 ) -> ApiResult<JsonText> {
     let query = filters
@@ -526,7 +527,7 @@ async fn list(
     sql.push(" LIMIT ").push_bind(filters.limit.get() + 1);
 
     let rows: Vec<(String, f32, NaiveDate, i32, Uuid)> =
-        sql.build_query_as().fetch_all(&state.db).await?;
+        sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
         Some((_, rank, date, position, id)) if more => Some(pagination::encode(

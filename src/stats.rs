@@ -1,9 +1,9 @@
 //! Counts for dashboards, over the same filters as the lists.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::routing::get;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::AppState;
 use crate::agreements::AgreementFilters;
@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::split_query;
 use crate::json::JsonText;
 use crate::meetings::list::MeetingFilters;
+use crate::replica::ReadPool;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,7 +94,7 @@ fn group_by(
 }
 
 async fn counts(
-    state: &AppState,
+    db: &PgPool,
     grouping: Grouping,
     push_conditions: impl FnOnce(&mut QueryBuilder<Postgres>) -> ApiResult<()>,
 ) -> ApiResult<JsonText> {
@@ -114,21 +115,18 @@ async fn counts(
         .push(" WHERE true");
     push_conditions(&mut sql)?;
     sql.push(" GROUP BY 1) counts");
-    let items: String = sql.build_query_scalar().fetch_one(&state.db).await?;
+    let items: String = sql.build_query_scalar().fetch_one(db).await?;
     Ok(JsonText(format!("{{\"items\":{items}}}")))
 }
 
-async fn meetings(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<JsonText> {
+async fn meetings(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<JsonText> {
     let (given, filters): (_, MeetingFilters) = split_query(query.as_deref(), "group_by")?;
     let grouping = group_by(given, "year, month, country, kind, topic", meeting_grouping)?;
-    counts(&state, grouping, |sql| filters.push_conditions(sql)).await
+    counts(&db, grouping, |sql| filters.push_conditions(sql)).await
 }
 
-async fn agreements(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<JsonText> {
+async fn agreements(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<JsonText> {
     let (given, filters): (_, AgreementFilters) = split_query(query.as_deref(), "group_by")?;
     let grouping = group_by(given, "status, kind, party, topic", agreement_grouping)?;
-    counts(&state, grouping, |sql| filters.push_conditions(sql)).await
+    counts(&db, grouping, |sql| filters.push_conditions(sql)).await
 }

@@ -24,7 +24,8 @@ async fn health() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// Ready when the database answers and every migration this build knows is applied.
+/// Ready when the primary answers and every migration this build knows is applied;
+/// says too whether the read replica, if there is one, answers.
 async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
     let latest = crate::db::MIGRATOR
         .iter()
@@ -39,7 +40,21 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
     if applied.unwrap_or(0) < latest {
         return Err(ApiError::Unavailable);
     }
-    Ok(axum::Json(serde_json::json!({"status": "ready", "migration": latest})).into_response())
+    // Reads fall back to the primary, so a replica that is down makes no one unready.
+    let replica = match &state.replica {
+        None => "none",
+        Some(replica) => match sqlx::query("SELECT 1").execute(replica.pool()).await {
+            Ok(_) => "ready",
+            Err(_) => "unavailable",
+        },
+    };
+    Ok(axum::Json(serde_json::json!({
+        "status": "ready",
+        "migration": latest,
+        "primary": "ready",
+        "replica": replica,
+    }))
+    .into_response())
 }
 
 async fn openapi() -> Response {

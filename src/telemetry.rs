@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
 
 use crate::AppState;
 
@@ -57,15 +58,12 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: the pool is read at scrape time.
+/// `GET /metrics`: the pools are read at scrape time.
 pub async fn render(State(state): State<AppState>) -> Response {
-    let size = state.db.size();
-    let idle = state.db.num_idle() as u32;
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
-    metrics::gauge!("db_pool_connections", "state" => "in_use")
-        .set(f64::from(size.saturating_sub(idle)));
-    metrics::gauge!("db_pool_max_connections")
-        .set(f64::from(state.db.options().get_max_connections()));
+    record_pool("primary", &state.db);
+    if let Some(replica) = &state.replica {
+        record_pool("replica", replica.pool());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -74,4 +72,15 @@ pub async fn render(State(state): State<AppState>) -> Response {
         recorder().render(),
     )
         .into_response()
+}
+
+/// A pool's connections by state, labelled with which database it reaches.
+fn record_pool(name: &'static str, pool: &PgPool) {
+    let size = pool.size();
+    let idle = pool.num_idle() as u32;
+    metrics::gauge!("db_pool_connections", "pool" => name, "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("db_pool_connections", "pool" => name, "state" => "in_use")
+        .set(f64::from(size.saturating_sub(idle)));
+    metrics::gauge!("db_pool_max_connections", "pool" => name)
+        .set(f64::from(pool.options().get_max_connections()));
 }

@@ -46,6 +46,13 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
         has(r#"http_request_duration_seconds_bucket{method="GET",route="/v1/meetings/{id}""#),
         "{text}"
     );
-    assert!(has(r#"db_pool_connections{state="idle"}"#), "{text}");
-    assert!(has("db_pool_max_connections 8"), "{text}");
+    assert!(
+        has(r#"db_pool_connections{pool="primary",state="idle"}"#),
+        "{text}"
+    );
+    assert!(
+        has(r#"db_pool_max_connections{pool="primary"} 8"#),
+        "{text}"
+    );
+    assert!(!has(r#"pool="replica""#), "no replica, no replica series");
 }

@@ -987,6 +987,24 @@ async fn every_operation_answers_as_documented() {
         )
         .await;
     assert_eq!(unchanged.status, 304);
+    // A write's consistency token, sent back on a read.
+    let token = created.headers["chancery-consistency"].to_str().unwrap();
+    c.send(
+        Method::GET,
+        &meeting_uri,
+        &[("chancery-consistency", token)],
+        vec![],
+    )
+    .await
+    .ok(200);
+    c.send(
+        Method::GET,
+        &meeting_uri,
+        &[("chancery-consistency", "not-a-token")],
+        vec![],
+    )
+    .await
+    .problem(400);
     c.get(&format!("/v1/meetings/{UNKNOWN_ID}"))
         .await
         .problem(404);

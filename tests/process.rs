@@ -22,6 +22,7 @@ fn free_port() -> u16 {
 async fn empty_database() -> (sqlx::postgres::PgConnectOptions, String) {
     let args = chancery::settings::DatabaseArgs {
         database_url: std::env::var("DATABASE_URL").ok(),
+        database_read_url: None,
         data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
         pool_size: 4,
     };

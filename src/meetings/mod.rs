@@ -19,6 +19,7 @@ use crate::history::{self, Action, Actor, Change};
 use crate::idempotency::Idempotency;
 use crate::json::{JsonText, created_headers};
 use crate::pagination;
+use crate::replica::ReadPool;
 use crate::vocabulary::Checks;
 use document::MeetingInput;
 use list::{MeetingFilters, Sort};
@@ -84,11 +85,11 @@ async fn create(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = db.acquire().await?;
     let (body, version) = document::fetch(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
@@ -226,7 +227,7 @@ fn push_rank(sql: &mut QueryBuilder<Postgres>, query: &crate::search::Query) {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    ReadPool(db): ReadPool,
     Query(filters): Query<MeetingFilters>,
 ) -> ApiResult<JsonText> {
     let search = match (&filters.q, filters.sort) {
@@ -280,8 +281,7 @@ async fn list(
         (None, Sort::Oldest) => " ORDER BY m.date, m.id",
     });
     sql.push(" LIMIT ").push_bind(filters.limit.get() + 1);
-    let rows: Vec<(String, NaiveDate, Uuid, f32)> =
-        sql.build_query_as().fetch_all(&state.db).await?;
+    let rows: Vec<(String, NaiveDate, Uuid, f32)> = sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
         Some((_, date, id, rank)) if more => Some(pagination::encode(
@@ -297,12 +297,7 @@ async fn list(
         let mut count: QueryBuilder<Postgres> =
             QueryBuilder::new("SELECT count(*) FROM meetings m WHERE true");
         filters.push_conditions(&mut count)?;
-        Some(
-            count
-                .build_query_scalar::<i64>()
-                .fetch_one(&state.db)
-                .await?,
-        )
+        Some(count.build_query_scalar::<i64>().fetch_one(&db).await?)
     } else {
         None
     };

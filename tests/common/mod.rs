@@ -28,6 +28,7 @@ static SERVER: OnceCell<Server> = OnceCell::const_new();
 fn database_args() -> DatabaseArgs {
     DatabaseArgs {
         database_url: std::env::var("DATABASE_URL").ok(),
+        database_read_url: None,
         data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
         pool_size: 8,
     }
