@@ -44,7 +44,7 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("too many requests: wait {0} seconds before the next one")]
+    #[error("too many requests: retry in {0} s")]
     TooManyRequests(u64),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
