@@ -44,3 +44,36 @@ async fn requests_beyond_capacity_are_shed_with_503() {
 
     app.get("/v1/meetings").await.ok(200);
 }
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_answered_503_and_writes_nothing() {
+    let settings = chancery::Settings {
+        request_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(settings).await;
+    let doc = app
+        .create_meeting(&common::meeting("Talks", "2021-10-12", &["CUB"]))
+        .await;
+    let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
+
+    // Another session holds the meeting's row, so the edit waits on it past the timeout.
+    let mut holder = app.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM meetings WHERE id = $1::uuid FOR UPDATE")
+        .bind(doc["id"].as_str().unwrap())
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let timed_out = app
+        .patch(&uri, &serde_json::json!({"title": "Edited"}))
+        .await;
+    timed_out.problem(503);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    holder.rollback().await.unwrap();
+
+    // The abandoned edit was rolled back with its transaction.
+    let stored = app.get(&uri).await;
+    assert_eq!(stored.ok(200)["title"], "Talks");
+    assert_eq!(stored.json["version"], 1);
+}
