@@ -1,5 +1,5 @@
 //! Metrics in Prometheus text format: requests by route, method and status, their
-//! latency, the database pool, and imports.
+//! latency, requests in flight, the database pools, and imports.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -48,6 +48,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
+    let _in_flight = InFlight::start();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route)];
@@ -56,6 +57,23 @@ pub async fn track(request: Request, next: Next) -> Response {
     let [method, route] = labels;
     metrics::counter!("http_requests_total", &[method, route, ("status", status)]).increment(1);
     response
+}
+
+/// Counts a request in flight until it is answered or abandoned. Set against the pool's
+/// connections in use, it shows requests waiting for a connection.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> InFlight {
+        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("http_requests_in_flight").decrement(1.0);
+    }
 }
 
 /// `GET /metrics`: the pools are read at scrape time.
