@@ -1,0 +1,136 @@
+//! The spec's input patterns say exactly what the server accepts, so a client (or a
+//! fuzzer) that follows the spec is never refused for the shape of a value, and one
+//! that breaks it always is.
+
+use chancery::country::CountryCode;
+use chancery::vocabulary::{Language, Topic};
+use serde_json::{Value, json};
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
+    let spec: Value = serde_norway::from_str(&text).unwrap();
+    let schema = spec["components"]["schemas"][name].clone();
+    assert!(schema.is_object(), "{name} is in the spec");
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+#[test]
+fn the_country_pattern_is_the_servers_table() {
+    let spec = schema("CountryCodeInput");
+    let letters: Vec<char> = ('A'..='Z').collect();
+    let mut codes = Vec::new();
+    for a in &letters {
+        for b in &letters {
+            codes.push(format!("{a}{b}"));
+            for c in &letters {
+                codes.push(format!("{a}{b}{c}"));
+            }
+        }
+    }
+    let mut known = 0;
+    for code in codes {
+        let mixed: String = code
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c })
+            .collect();
+        for text in [code.clone(), code.to_lowercase(), mixed] {
+            let accepted = CountryCode::parse(&text).is_some();
+            assert_eq!(spec.is_valid(&json!(text)), accepted, "{text:?}");
+            known += usize::from(accepted);
+        }
+    }
+    assert!(known > 3 * 500, "{known}");
+    for text in ["", " CU", "CU ", "CUBA", "C"] {
+        assert!(!spec.is_valid(&json!(text)), "{text:?}");
+        assert!(CountryCode::parse(text).is_none(), "{text:?}");
+    }
+}
+
+#[test]
+fn topics_valid_by_the_spec_are_accepted_and_others_refused() {
+    let spec = schema("TopicInput");
+    let valid = [
+        "energy",
+        "Humanitarian Aid",
+        "covid_19",
+        " energy ",
+        "cooperación-económica",
+        "Международное право",
+        "a--b__c  d",
+        &"a".repeat(64),
+    ];
+    let invalid = [
+        "",
+        " ",
+        "-",
+        "a/b",
+        "a\tb",
+        "a.b",
+        "energy!",
+        &"a".repeat(65),
+    ];
+    for text in valid {
+        assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
+        assert!(Topic::parse(text).is_some(), "server refuses {text:?}");
+    }
+    for text in invalid {
+        assert!(!spec.is_valid(&json!(text)), "spec accepts {text:?}");
+        assert!(Topic::parse(text).is_none(), "server accepts {text:?}");
+    }
+}
+
+#[test]
+fn language_tags_valid_by_the_spec_are_accepted_and_others_refused() {
+    let spec = schema("LanguageInput");
+    let valid = [
+        "en",
+        "EN",
+        "pt-br",
+        "zh-yue-HK",
+        "en-Latn-US",
+        "sr-Cyrl",
+        "es-419",
+        "de-CH-1901",
+        "en-US-x-twain",
+        "en-a-bb",
+        "abc-def-ghi",
+    ];
+    let invalid = [
+        "",
+        "e",
+        "english",
+        "en-",
+        "en-a",
+        "en-x",
+        "en-12",
+        "en-123-US",
+        "en-abc-def-ghi-jkl",
+        "i-klingon",
+        "en_US",
+    ];
+    for text in valid {
+        assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
+        assert!(Language::parse(text).is_some(), "server refuses {text:?}");
+    }
+    for text in invalid {
+        assert!(!spec.is_valid(&json!(text)), "spec accepts {text:?}");
+        assert!(Language::parse(text).is_none(), "server accepts {text:?}");
+    }
+}
+
+#[test]
+fn times_valid_by_the_spec_are_accepted() {
+    let spec = schema("TimeInput");
+    for text in ["00:00", "14:30", "23:59:59", "14:30:00.5", "09:05:07.123456789"] {
+        assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
+        assert!(
+            text.parse::<chrono::NaiveTime>().is_ok(),
+            "server refuses {text:?}"
+        );
+    }
+    for text in ["24:00", "14:60", "23:59:60", "14", "14:30Z", "2pm", ""] {
+        assert!(!spec.is_valid(&json!(text)), "spec accepts {text:?}");
+    }
+}
