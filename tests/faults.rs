@@ -435,10 +435,11 @@ async fn writes_survive_the_database_stopping_and_starting_again() {
         "stored but answered 503: {unacknowledged:?}"
     );
     eprintln!(
-        "{} writes: {} answered 201 and stored, {} answered 503 while the database was down",
+        "{} writes: {} answered 201 and stored, {} answered 503 while the database was down; slowest answer {:?}",
         writes.len(),
         acknowledged.len(),
-        writes.iter().filter(|w| w.status == 503).count()
+        writes.iter().filter(|w| w.status == 503).count(),
+        writes.iter().map(|w| w.took).max().unwrap_or_default()
     );
     drop(service);
     drop(cluster);

@@ -33,7 +33,13 @@ fn the_country_pattern_is_the_servers_table() {
         let mixed: String = code
             .chars()
             .enumerate()
-            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c })
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                }
+            })
             .collect();
         for text in [code.clone(), code.to_lowercase(), mixed] {
             let accepted = CountryCode::parse(&text).is_some();
@@ -123,7 +129,13 @@ fn language_tags_valid_by_the_spec_are_accepted_and_others_refused() {
 #[test]
 fn times_valid_by_the_spec_are_accepted() {
     let spec = schema("TimeInput");
-    for text in ["00:00", "14:30", "23:59:59", "14:30:00.5", "09:05:07.123456789"] {
+    for text in [
+        "00:00",
+        "14:30",
+        "23:59:59",
+        "14:30:00.5",
+        "09:05:07.123456789",
+    ] {
         assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
         assert!(
             text.parse::<chrono::NaiveTime>().is_ok(),
@@ -132,5 +144,24 @@ fn times_valid_by_the_spec_are_accepted() {
     }
     for text in ["24:00", "14:60", "23:59:60", "14", "14:30Z", "2pm", ""] {
         assert!(!spec.is_valid(&json!(text)), "spec accepts {text:?}");
+    }
+}
+
+#[test]
+fn not_blank_means_what_trim_means() {
+    let spec = schema("SearchQuery");
+    let white: Vec<char> = (0..=0x3000u32)
+        .chain([0xFEFF])
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace())
+        .collect();
+    for c in white {
+        let text = format!("{c}{c}");
+        assert!(text.trim().is_empty());
+        assert!(!spec.is_valid(&json!(text)), "spec accepts {:?}", c);
+    }
+    for text in ["a", " a ", "\u{FEFF}", "-"] {
+        assert!(!text.trim().is_empty());
+        assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
     }
 }
