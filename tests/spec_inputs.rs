@@ -2,6 +2,8 @@
 //! fuzzer) that follows the spec is never refused for the shape of a value, and one
 //! that breaks it always is.
 
+mod common;
+
 use chancery::country::CountryCode;
 use chancery::vocabulary::{Language, Topic};
 use serde_json::{Value, json};
@@ -163,5 +165,28 @@ fn not_blank_means_what_trim_means() {
     for text in ["a", " a ", "\u{FEFF}", "-"] {
         assert!(!text.trim().is_empty());
         assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_integer_written_with_a_fraction_is_still_an_integer() {
+    // JSON Schema counts `1.0` as an integer, so a client following the spec may send it.
+    let app = common::TestApp::spawn().await;
+    let mut doc = common::meeting("Index as 1.0", "2024-01-01", &["CU", "RU"]);
+    doc["statements"] = json!([{"speaker_participant": 1.0, "text": "Hello."}]);
+    let stored = app.create_meeting(&doc).await;
+    assert_eq!(
+        stored["statements"][0]["speaker"]["participant_id"],
+        stored["participants"][1]["id"]
+    );
+    for index in [json!(1.5), json!(-1), json!(-1.0)] {
+        doc["statements"][0]["speaker_participant"] = index.clone();
+        let refused = app.post("/v1/meetings", &doc).await;
+        refused.problem(422);
+        assert_eq!(
+            refused.error_fields(),
+            ["statements[0].speaker_participant"],
+            "{index}"
+        );
     }
 }
