@@ -109,7 +109,13 @@ impl Topic {
             if !slug.is_empty() {
                 slug.push('-');
             }
-            slug.extend(word.chars().flat_map(char::to_lowercase));
+            // Lower case may add a combining mark (`İ` → `i̇`); keeping only letters and
+            // digits keeps a stored slug valid input for the next edit.
+            slug.extend(
+                word.chars()
+                    .flat_map(char::to_lowercase)
+                    .filter(|c| c.is_alphanumeric()),
+            );
         }
         (1..=Self::MAX)
             .contains(&slug.chars().count())
@@ -291,6 +297,9 @@ mod tests {
         assert!(Topic::parse("").is_none());
         assert!(Topic::parse("a/b").is_none());
         assert!(Topic::parse("a\tb").is_none());
+        let turkish = Topic::parse("İstanbul").unwrap();
+        assert_eq!(turkish.as_str(), "istanbul");
+        assert_eq!(Topic::parse(turkish.as_str()), Some(turkish));
         assert!(Topic::parse(&"a".repeat(65)).is_none());
         assert!(Topic::parse(&format!(" {} ", "a".repeat(63))).is_none());
     }
