@@ -53,6 +53,11 @@ pub async fn locate(args: &DatabaseArgs) -> anyhow::Result<PgConnectOptions> {
     private_cluster(&data_dir).await
 }
 
+/// How long a request waits for a database connection before it is answered 503.
+/// While the server is down every request waits this long, so it is short; sqlx
+/// retries refused connections within it, so a restart shorter than this goes unseen.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Connects, creating the database when it does not exist yet.
 pub async fn connect(options: &PgConnectOptions, pool_size: u32) -> anyhow::Result<PgPool> {
     let options = options
@@ -67,7 +72,10 @@ pub async fn connect(options: &PgConnectOptions, pool_size: u32) -> anyhow::Resu
     }
     PgPoolOptions::new()
         .max_connections(pool_size)
-        .acquire_timeout(Duration::from_secs(3))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A connection left idle across a database restart is dead; a ping finds out
+        // before a request uses it, and the pool opens a fresh one instead.
+        .test_before_acquire(true)
         .connect_with(options)
         .await
         .with_context(|| format!("connecting to {}", describe(&url)))
@@ -136,7 +144,7 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// The directory holding initdb and pg_ctl, if PostgreSQL is installed.
-fn postgres_binaries() -> Option<PathBuf> {
+pub fn postgres_binaries() -> Option<PathBuf> {
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
         && output.status.success()
     {

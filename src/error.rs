@@ -149,30 +149,50 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+            }
+            _ => {}
         }
         response
     }
 }
 
+/// How long a client should wait before retrying a 503, in seconds.
+const RETRY_AFTER_SECONDS: &str = "2";
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         use sqlx::Error;
-        match &error {
-            Error::PoolTimedOut | Error::PoolClosed | Error::Io(_) => return Self::Unavailable,
-            Error::Database(db) => {
-                if let Some(mapped) =
-                    from_database_error(db.code().as_deref(), db.constraint(), db.message())
-                {
-                    return mapped;
-                }
+        let mapped = match &error {
+            // No connection could be had in time, or the one in use broke: the server
+            // is down, restarting or unreachable.
+            Error::PoolTimedOut | Error::PoolClosed | Error::Io(_) | Error::WorkerCrashed => {
+                Some(Self::Unavailable)
             }
-            _ => {}
+            Error::Database(db) => {
+                from_database_error(db.code().as_deref(), db.constraint(), db.message())
+            }
+            _ => None,
+        };
+        match mapped {
+            Some(Self::Unavailable) => {
+                // The client hears only that the database is unavailable; the log says why.
+                tracing::warn!(%error, "database unavailable");
+                Self::Unavailable
+            }
+            Some(mapped) => mapped,
+            None => Self::Internal(error.into()),
         }
-        Self::Internal(error.into())
     }
 }
 
@@ -205,8 +225,11 @@ fn from_database_error(
         ("40001" | "40P01", _) => {
             ApiError::Conflict("a concurrent write conflicted; retry the request".into())
         }
-        // The server is shutting down or refusing connections.
+        // The server is shutting down, starting, refusing connections or has lost
+        // ours: admin_shutdown, crash_shutdown, cannot_connect_now,
+        // too_many_connections and every connection exception (class 08).
         ("57P01" | "57P02" | "57P03" | "53300", _) => ApiError::Unavailable,
+        (code, _) if code.starts_with("08") => ApiError::Unavailable,
         _ => return None,
     };
     Some(mapped)
@@ -238,3 +261,31 @@ impl From<anyhow::Error> for ApiError {
 
 /// Handlers' result type.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_going_away_is_unavailable_not_internal() {
+        for code in [
+            "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006",
+        ] {
+            let mapped = from_database_error(Some(code), None, "gone");
+            assert!(
+                matches!(mapped, Some(ApiError::Unavailable)),
+                "{code}: {mapped:?}"
+            );
+        }
+        assert!(from_database_error(Some("42601"), None, "syntax").is_none());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            ApiError::from(sqlx::Error::Io(refused)),
+            ApiError::Unavailable
+        ));
+        assert!(matches!(
+            ApiError::from(sqlx::Error::PoolTimedOut),
+            ApiError::Unavailable
+        ));
+    }
+}

@@ -259,6 +259,7 @@ pub fn split_query<F: DeserializeOwned>(
     query: Option<&str>,
     name: &str,
 ) -> Result<(Option<String>, F), ApiError> {
+    require_utf8(query.unwrap_or_default())?;
     let mut own = None;
     let mut rest = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -278,7 +279,19 @@ pub fn split_query<F: DeserializeOwned>(
     Ok((own, filters))
 }
 
+/// Refuses a query whose percent-decoded bytes are not UTF-8 (`%FF%FE`): decoding
+/// would otherwise replace them silently, and a filter would look for something else.
+fn require_utf8(query: &str) -> Result<(), ApiError> {
+    match percent_encoding::percent_decode_str(query).decode_utf8() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ApiError::BadRequest(
+            "invalid query: percent-encoded bytes that are not UTF-8".into(),
+        )),
+    }
+}
+
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    require_utf8(query)?;
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();

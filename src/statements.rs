@@ -40,7 +40,11 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatementInput {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub speaker_participant: Option<usize>,
     #[serde(default)]
     pub participant_id: Option<Uuid>,
@@ -228,6 +232,27 @@ async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
             .fetch_optional(&mut *conn)
             .await?;
     json.ok_or(ApiError::NotFound("statement"))
+}
+
+/// A list index: a whole number from 0, which JSON may also write as `2.0` (the spec
+/// says `integer`, and JSON Schema counts `2.0` as one).
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<usize>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_u64().and_then(|n| usize::try_from(n).ok()) {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        Some(value) if value >= 0.0 && value.fract() == 0.0 && value < u32::MAX as f64 => {
+            Ok(Some(value as usize))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "`{number}` is not a whole number from 0"
+        ))),
+    }
 }
 
 fn check_single(input: &StatementInput) -> ApiResult<()> {

@@ -1,5 +1,7 @@
 //! Liveness, readiness and the API's own description.
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -24,6 +26,10 @@ async fn health() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
+/// How long readiness waits for the database: a probe must hear "not ready" well
+/// before it gives up on the service.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Ready when the primary answers and every migration this build knows is applied;
 /// says too whether the read replica, if there is one, answers.
 async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -32,21 +38,32 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
         .map(|m| m.version)
         .max()
         .unwrap_or(0);
-    let applied: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&state.db)
-            .await
-            .map_err(|_| ApiError::Unavailable)?;
+    let query = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&state.db);
+    let applied: Option<i64> = match tokio::time::timeout(READY_TIMEOUT, query).await {
+        Ok(Ok(applied)) => applied,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: the database did not answer");
+            return Err(ApiError::Unavailable);
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within {READY_TIMEOUT:?}");
+            return Err(ApiError::Unavailable);
+        }
+    };
     if applied.unwrap_or(0) < latest {
         return Err(ApiError::Unavailable);
     }
     // Reads fall back to the primary, so a replica that is down makes no one unready.
     let replica = match &state.replica {
         None => "none",
-        Some(replica) => match sqlx::query("SELECT 1").execute(replica.pool()).await {
-            Ok(_) => "ready",
-            Err(_) => "unavailable",
-        },
+        Some(replica) => {
+            let ping = sqlx::query("SELECT 1").execute(replica.pool());
+            match tokio::time::timeout(READY_TIMEOUT, ping).await {
+                Ok(Ok(_)) => "ready",
+                _ => "unavailable",
+            }
+        }
     };
     Ok(axum::Json(serde_json::json!({
         "status": "ready",

@@ -92,21 +92,32 @@ vocabulary!(
 pub struct Topic(String);
 
 impl Topic {
+    /// The longest topic, as given and as stored, in characters.
+    pub const MAX: usize = 64;
+
+    /// Words of letters and digits separated by spaces, `_` or `-`, at most 64
+    /// characters: the rule openapi.yaml states as a pattern.
     pub fn parse(input: &str) -> Option<Topic> {
+        if input.chars().count() > Self::MAX {
+            return None;
+        }
         let mut slug = String::with_capacity(input.len());
-        for word in input
-            .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
-            .filter(|w| !w.is_empty())
-        {
+        for word in input.split([' ', '_', '-']).filter(|w| !w.is_empty()) {
             if !word.chars().all(char::is_alphanumeric) {
                 return None;
             }
             if !slug.is_empty() {
                 slug.push('-');
             }
-            slug.extend(word.chars().flat_map(char::to_lowercase));
+            // Lower case may add a combining mark (`İ` → `i̇`); keeping only letters and
+            // digits keeps a stored slug valid input for the next edit.
+            slug.extend(
+                word.chars()
+                    .flat_map(char::to_lowercase)
+                    .filter(|c| c.is_alphanumeric()),
+            );
         }
-        (1..=64)
+        (1..=Self::MAX)
             .contains(&slug.chars().count())
             .then_some(Topic(slug))
     }
@@ -285,6 +296,12 @@ mod tests {
         assert_eq!(Topic::parse(" energy ").unwrap().as_str(), "energy");
         assert!(Topic::parse("").is_none());
         assert!(Topic::parse("a/b").is_none());
+        assert!(Topic::parse("a\tb").is_none());
+        let turkish = Topic::parse("İstanbul").unwrap();
+        assert_eq!(turkish.as_str(), "istanbul");
+        assert_eq!(Topic::parse(turkish.as_str()), Some(turkish));
+        assert!(Topic::parse(&"a".repeat(65)).is_none());
+        assert!(Topic::parse(&format!(" {} ", "a".repeat(63))).is_none());
     }
 
     #[test]

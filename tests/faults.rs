@@ -1,0 +1,446 @@
+//! PostgreSQL stops under a steady stream of writes and comes back. The real binary
+//! answers every write quickly: 201 while the database is up, 503 problem+json with
+//! `Retry-After` while it is down. It recovers without a restart, and afterwards the
+//! database holds exactly the writes it acknowledged.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+/// No request may take longer than this, outage or not: a connection is waited for
+/// for three seconds at most, and a request makes at most two waits.
+const ANSWER_WITHIN: Duration = Duration::from_secs(7);
+/// `/ready` says "not ready" sooner than any request gives up.
+const READY_WITHIN: Duration = Duration::from_millis(3500);
+/// Concurrent writers.
+const WRITERS: usize = 3;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A private PostgreSQL cluster on its own port, which this test may stop and start.
+/// Dropping it stops the server and removes its files, even when the test fails.
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn create() -> Cluster {
+        let bin = chancery::db::postgres_binaries()
+            .expect("PostgreSQL's binaries (initdb, pg_ctl) for the fault test");
+        let dir =
+            std::env::temp_dir().join(format!("chancery-faults-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cluster = Cluster {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&cluster.dir)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the cluster directory to postgres");
+        }
+        let data = cluster.data();
+        cluster.tool(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        cluster.start();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").to_string_lossy().into_owned()
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Runs a PostgreSQL tool, as the `postgres` user when we are root.
+    fn tool(&self, tool: &str, args: &[&str]) -> Output {
+        let program = self.bin.join(tool);
+        let mut command = if running_as_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        };
+        let output = command.args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}'",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("server.log").to_string_lossy().into_owned();
+        self.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// A fast shutdown: sessions are terminated mid-transaction, as in a failover.
+    fn stop(&self) {
+        self.tool("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let program = self.bin.join("pg_ctl");
+        let data = self.data();
+        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
+        let _ = if running_as_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&program).args(args).output()
+        };
+        if std::thread::panicking()
+            && let Ok(log) = std::fs::read_to_string(self.dir.join("server.log"))
+        {
+            eprintln!("--- PostgreSQL log ---\n{log}");
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A `chancery serve` process; killed when dropped, its log shown if the test failed.
+struct Service {
+    child: Child,
+    log: PathBuf,
+    base: String,
+}
+
+impl Service {
+    fn start(database_url: &str, log: PathBuf) -> Service {
+        let port = free_port();
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_chancery"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("CHANCERY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CHANCERY_SEED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Service {
+            child,
+            log,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking()
+            && let Ok(log) = std::fs::read_to_string(&self.log)
+        {
+            eprintln!("--- chancery log ---\n{log}");
+        }
+    }
+}
+
+/// Creates a write key with the CLI, which also creates and migrates the database.
+fn create_write_key(database_url: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_chancery"))
+        .args(["keys", "create", "--scope", "write", "--name", "faults"])
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout.lines().last().unwrap().trim().to_owned()
+}
+
+/// One write as the client saw it.
+#[derive(Debug)]
+struct Write {
+    title: String,
+    sent: Instant,
+    took: Duration,
+    status: u16,
+    content_type: String,
+    retry_after: Option<String>,
+    body: serde_json::Value,
+    text: String,
+}
+
+/// Writes meetings with unique titles, one after another, until told to stop.
+async fn writer(
+    client: reqwest::Client,
+    base: String,
+    key: String,
+    number: usize,
+    stop: Arc<AtomicBool>,
+    log: Arc<Mutex<Vec<Write>>>,
+) {
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let title = format!("Fault test meeting {number}-{n}");
+        let document = serde_json::json!({"title": title, "date": "2024-01-01"});
+        let sent = Instant::now();
+        let response = client
+            .post(format!("{base}/v1/meetings"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(document.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("`{title}` got no answer: {error}"));
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after = header("retry-after");
+        let text = response.text().await.unwrap();
+        let took = sent.elapsed();
+        log.lock().await.push(Write {
+            title,
+            sent,
+            took,
+            status,
+            content_type,
+            retry_after,
+            body: serde_json::from_str(&text).unwrap_or_default(),
+            text,
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `count` writes sent after `since` were answered `status`.
+async fn wait_for(log: &Mutex<Vec<Write>>, since: Instant, status: u16, count: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = log
+            .lock()
+            .await
+            .iter()
+            .filter(|w| w.sent >= since && w.status == status)
+            .count();
+        if seen >= count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Asks `/ready`, returning its status, body and how long it took.
+async fn ready(client: &reqwest::Client, base: &str) -> (u16, String, Duration) {
+    let asked = Instant::now();
+    let response = client.get(format!("{base}/ready")).send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    (status, format!("{content_type} {text}"), asked.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_survive_the_database_stopping_and_starting_again() {
+    let cluster = Cluster::create();
+    let database_url = cluster.url("chancery");
+    let key = create_write_key(&database_url);
+    let service = Service::start(&database_url, cluster.dir.join("chancery.log"));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = client.get(format!("{}/ready", service.base)).send().await
+            && response.status() == 200
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "service ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|number| {
+            tokio::spawn(writer(
+                client.clone(),
+                service.base.clone(),
+                key.clone(),
+                number,
+                stop.clone(),
+                log.clone(),
+            ))
+        })
+        .collect();
+
+    // Up: writes succeed.
+    wait_for(&log, started, 201, 20, "writes before the outage").await;
+
+    // Down: writes and readiness fail fast with 503.
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .unwrap();
+    let down = Instant::now();
+    wait_for(&log, down, 503, 2 * WRITERS, "503s during the outage").await;
+    let (status, body, took) = ready(&client, &service.base).await;
+    assert_eq!(status, 503, "/ready while the database is down: {body}");
+    assert!(body.starts_with("application/problem+json"), "{body}");
+    assert!(took < READY_WITHIN, "/ready took {took:?} to say not ready");
+
+    // Back: the same process recovers by itself.
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.start();
+        cluster
+    })
+    .await
+    .unwrap();
+    let up = Instant::now();
+    wait_for(&log, up, 201, 20, "writes after the database returned").await;
+    let (status, body, _) = ready(&client, &service.base).await;
+    assert_eq!(status, 200, "/ready once the database is back: {body}");
+
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let writes = std::mem::take(&mut *log.lock().await);
+    let mut acknowledged = BTreeSet::new();
+    for write in &writes {
+        assert!(
+            write.took < ANSWER_WITHIN,
+            "`{}` was answered {} after {:?}",
+            write.title,
+            write.status,
+            write.took
+        );
+        match write.status {
+            201 => {
+                assert_eq!(write.body["title"], write.title.as_str(), "{}", write.text);
+                let id = write.body["id"].as_str().unwrap().to_owned();
+                acknowledged.insert((id, write.title.clone()));
+            }
+            503 => {
+                assert_eq!(write.content_type, "application/problem+json");
+                assert_eq!(write.body["status"], 503, "{}", write.text);
+                assert!(write.retry_after.is_some(), "503 without Retry-After");
+                let detail = write.body["detail"].as_str().unwrap();
+                assert!(detail.contains("database is unavailable"), "{detail}");
+                for internal in ["sqlx", "refused", "57P0", "terminating", "pool", "Io("] {
+                    assert!(!write.text.contains(internal), "{}", write.text);
+                }
+            }
+            other => panic!("`{}` was answered {other}: {}", write.title, write.text),
+        }
+    }
+    let during = writes
+        .iter()
+        .filter(|w| w.sent >= down && w.sent < up)
+        .count();
+    assert!(
+        during >= 2 * WRITERS,
+        "only {during} writes during the outage"
+    );
+
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let stored: BTreeSet<(String, String)> =
+        sqlx::query_as::<_, (String, String)>("SELECT id::text, title FROM meetings")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    pool.close().await;
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert!(
+        unacknowledged.is_empty(),
+        "stored but answered 503: {unacknowledged:?}"
+    );
+    eprintln!(
+        "{} writes: {} answered 201 and stored, {} answered 503 while the database was down; slowest answer {:?}",
+        writes.len(),
+        acknowledged.len(),
+        writes.iter().filter(|w| w.status == 503).count(),
+        writes.iter().map(|w| w.took).max().unwrap_or_default()
+    );
+    drop(service);
+    drop(cluster);
+}
