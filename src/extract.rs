@@ -278,7 +278,8 @@ pub fn split_query<F: DeserializeOwned>(
     Ok((own, filters))
 }
 
-fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+/// Parses a query string as the `Query` extractor does.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
