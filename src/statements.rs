@@ -218,6 +218,27 @@ async fn require_participants_of(
     checks.finish()
 }
 
+/// `statement_json(s)` written out, for queries that embed it: a function whose body
+/// holds subqueries is planned again at every call, an expression in a prepared query once.
+pub const STATEMENT_JSON: &str = "json_build_object(
+    'id', s.id,
+    'meeting_id', s.meeting_id,
+    'speaker', CASE WHEN s.participant_id IS NULL AND s.person_id IS NULL AND s.speaker_name IS NULL THEN NULL
+               ELSE json_build_object(
+                   'participant_id', s.participant_id,
+                   'person_id', s.person_id,
+                   'name', coalesce((SELECT pe.name FROM people pe WHERE pe.id = s.person_id),
+                                    (SELECT p.organization FROM participants p WHERE p.id = s.participant_id),
+                                    s.speaker_name)) END,
+    'text', s.text,
+    'kind', s.kind,
+    'language', s.language,
+    'topics', s.topics,
+    'source', CASE WHEN s.source_url IS NULL AND s.source_title IS NULL AND s.source_publisher IS NULL
+                        AND s.source_published_on IS NULL THEN NULL
+              ELSE json_build_object('url', s.source_url, 'title', s.source_title,
+                                     'publisher', s.source_publisher, 'published_on', s.source_published_on) END)";
+
 async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
     let json: Option<String> =
         sqlx::query_scalar("SELECT statement_json(s)::text FROM statements s WHERE s.id = $1")
@@ -401,8 +422,8 @@ impl StatementFilters {
         q: &crate::search::Query,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push(
-            "SELECT (statement_json(s)::jsonb || jsonb_build_object(
+        sql.push("SELECT (").push(STATEMENT_JSON).push(
+            "::jsonb || jsonb_build_object(
                         'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date),
                         'headline', ts_headline('folded', s.text, ",
         );
@@ -444,8 +465,10 @@ impl StatementFilters {
         sql: &mut QueryBuilder<Postgres>,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push(
-            "SELECT (statement_json(s)::jsonb || jsonb_build_object(
+        sql.push("SELECT (")
+            .push(STATEMENT_JSON)
+            .push(
+            "::jsonb || jsonb_build_object(
                         'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text,
                     0::real, m.date, s.position, s.id
              FROM statements s JOIN meetings m ON m.id = s.meeting_id WHERE true",

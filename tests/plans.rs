@@ -105,6 +105,60 @@ fn agreements(query: &str, sql: &mut QueryBuilder<Postgres>) {
     filters.push_page(sql).unwrap();
 }
 
+/// The handlers write the JSON of `meeting_document`, `meeting_summary` and
+/// `statement_json` into their queries; they must say exactly what the functions say.
+async fn json_matches_the_sql_functions(app: &TestApp) {
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM meetings ORDER BY date DESC, id DESC LIMIT 50")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    for id in &ids {
+        let expected: String = sqlx::query_scalar(
+            "SELECT meeting_document(m)::text FROM meetings m WHERE m.id = $1::uuid",
+        )
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        assert_eq!(app.get(&format!("/v1/meetings/{id}")).await.text, expected);
+    }
+    let summaries: Vec<String> = sqlx::query_scalar(
+        "SELECT meeting_summary(m)::text FROM meetings m ORDER BY date DESC, id DESC LIMIT 50",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let page = app.get("/v1/meetings").await;
+    let items: Vec<String> = page.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item.to_string())
+        .collect();
+    let expected: Vec<String> = summaries
+        .iter()
+        .map(|text| serde_json::from_str::<Value>(text).unwrap().to_string())
+        .collect();
+    assert_eq!(items, expected);
+    let statements: Vec<String> = sqlx::query_scalar(
+        "SELECT (statement_json(s)::jsonb || jsonb_build_object('meeting',
+                    json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text
+           FROM statements s JOIN meetings m ON m.id = s.meeting_id
+          ORDER BY m.date DESC, s.position DESC, s.id DESC LIMIT 50",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let page = app.get("/v1/statements").await;
+    let items: Vec<Value> = page.ok(200)["items"].as_array().unwrap().clone();
+    let expected: Vec<Value> = statements
+        .iter()
+        .map(|text| serde_json::from_str(text).unwrap())
+        .collect();
+    assert_eq!(items, expected);
+}
+
 #[tokio::test]
 async fn lists_and_searches_use_indexes_on_a_loaded_database() {
     let app = TestApp::spawn().await;
@@ -114,6 +168,7 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         jobs: 2,
     };
     corpus::generate(&app.db, plan).await.unwrap();
+    json_matches_the_sql_functions(&app).await;
 
     // Real values from the corpus: a pair of countries that met, a busy person, a topic.
     let (first, second): (String, String) = sqlx::query_as(

@@ -102,6 +102,28 @@ impl MeetingFilters {
     }
 }
 
+/// `meeting_summary(m)` written out: a function whose body holds subqueries is planned
+/// again at every call, an expression in a prepared query once.
+pub const SUMMARY_JSON: &str = "json_build_object(
+    'id', m.id,
+    'title', m.title,
+    'summary', m.summary,
+    'kind', m.kind,
+    'date', m.date,
+    'end_date', m.end_date,
+    'location', meeting_location_json(m),
+    'host_country', m.host_country,
+    'countries', m.countries,
+    'topics', m.topics,
+    'participants', coalesce((SELECT json_agg(json_build_object(
+                                     'person_id', p.person_id,
+                                     'name', coalesce(pe.name, p.organization),
+                                     'role', p.role, 'country', p.country, 'side', p.side)
+                                 ORDER BY p.position, p.id)
+                              FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+                              WHERE p.meeting_id = m.id), '[]'),
+    'version', m.version)";
+
 /// Where the last page ended: by rank when searching, by date otherwise.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
@@ -134,7 +156,9 @@ impl MeetingFilters {
             .as_deref()
             .map(|cursor| pagination::decode(cursor, self))
             .transpose()?;
-        sql.push("SELECT meeting_summary(m)::text, m.date, m.id, ");
+        sql.push("SELECT ")
+            .push(SUMMARY_JSON)
+            .push("::text, m.date, m.id, ");
         match &search {
             Some(q) => push_rank(sql, q),
             None => {
