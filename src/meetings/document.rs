@@ -404,7 +404,10 @@ static DOCUMENT_QUERY: LazyLock<String> = LazyLock::new(|| {
             'date', m.date,
             'end_date', m.end_date,
             'start_time', m.start_time,
-            'location', meeting_location_json(m),
+            'location', CASE WHEN m.city IS NULL AND m.location_country IS NULL AND m.venue IS NULL
+                                  AND m.lat IS NULL AND m.lon IS NULL THEN NULL
+                        ELSE json_build_object('city', m.city, 'country', m.location_country,
+                                               'venue', m.venue, 'lat', m.lat, 'lon', m.lon) END,
             'host_country', m.host_country,
             'countries', m.countries,
             'topics', m.topics,
