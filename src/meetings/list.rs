@@ -161,16 +161,18 @@ impl MeetingFilters {
             .as_deref()
             .map(|cursor| pagination::decode(cursor, self))
             .transpose()?;
+        // The page is chosen first, from the index alone where the filters allow;
+        // only its meetings are then read and written out as JSON.
         sql.push("SELECT ")
             .push(SUMMARY_JSON)
-            .push("::text, m.date, m.id, ");
+            .push("::text, m.date, m.id, page.rank FROM (SELECT m.id, ");
         match &search {
             Some(q) => push_rank(sql, q),
             None => {
                 sql.push("0::real");
             }
         }
-        sql.push(" FROM meetings m WHERE true");
+        sql.push(" AS rank FROM meetings m WHERE true");
         self.push_conditions(sql)?;
         let sort = self.sort.unwrap_or_default();
         match (&search, after) {
@@ -198,12 +200,22 @@ impl MeetingFilters {
             }
             (_, None) => {}
         }
-        sql.push(match (&search, sort) {
-            (Some(_), _) => " ORDER BY 4 DESC, m.id DESC",
-            (None, Sort::Newest) => " ORDER BY m.date DESC, m.id DESC",
-            (None, Sort::Oldest) => " ORDER BY m.date, m.id",
-        });
-        sql.push(" LIMIT ").push_bind(self.limit.get() + 1);
+        let (inner, outer) = match (&search, sort) {
+            (Some(_), _) => (
+                " ORDER BY 2 DESC, m.id DESC",
+                " ORDER BY page.rank DESC, m.id DESC",
+            ),
+            (None, Sort::Newest) => (
+                " ORDER BY m.date DESC, m.id DESC",
+                " ORDER BY m.date DESC, m.id DESC",
+            ),
+            (None, Sort::Oldest) => (" ORDER BY m.date, m.id", " ORDER BY m.date, m.id"),
+        };
+        sql.push(inner)
+            .push(" LIMIT ")
+            .push_bind(self.limit.get() + 1);
+        sql.push(") page JOIN meetings m ON m.id = page.id")
+            .push(outer);
         Ok(())
     }
 
