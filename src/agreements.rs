@@ -353,33 +353,41 @@ impl AgreementFilters {
     }
 }
 
+impl AgreementFilters {
+    /// Pushes the query for one page of `GET /v1/agreements`, after the cursor if any:
+    /// rows of (item JSON, meeting date, position, id), one more than the page size.
+    pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
+        let after: Option<(NaiveDate, i32, Uuid)> = self
+            .cursor
+            .as_deref()
+            .map(|cursor| pagination::decode(cursor, self))
+            .transpose()?;
+        sql.push(
+            "SELECT (agreement_json(a)::jsonb || jsonb_build_object(
+                        'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text,
+                    m.date, a.position, a.id
+             FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
+        );
+        self.push_conditions(sql)?;
+        if let Some((date, position, id)) = after {
+            sql.push(" AND (m.date, a.position, a.id) < (")
+                .push_bind(date)
+                .push(", ")
+                .push_bind(position);
+            sql.push(", ").push_bind(id).push(")");
+        }
+        sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
+            .push_bind(self.limit.get() + 1);
+        Ok(())
+    }
+}
+
 async fn list(
     ReadPool(db): ReadPool,
     Query(filters): Query<AgreementFilters>,
 ) -> ApiResult<JsonText> {
-    let after: Option<(NaiveDate, i32, Uuid)> = filters
-        .cursor
-        .as_deref()
-        .map(|cursor| pagination::decode(cursor, &filters))
-        .transpose()?;
-
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT (agreement_json(a)::jsonb || jsonb_build_object(
-                    'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text,
-                m.date, a.position, a.id
-         FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
-    );
-    filters.push_conditions(&mut sql)?;
-    if let Some((date, position, id)) = after {
-        sql.push(" AND (m.date, a.position, a.id) < (")
-            .push_bind(date)
-            .push(", ")
-            .push_bind(position);
-        sql.push(", ").push_bind(id).push(")");
-    }
-    sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
-        .push_bind(filters.limit.get() + 1);
-
+    let mut sql = QueryBuilder::new("");
+    filters.push_page(&mut sql)?;
     let rows: Vec<(String, NaiveDate, i32, Uuid)> = sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {

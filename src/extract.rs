@@ -290,7 +290,8 @@ fn require_utf8(query: &str) -> Result<(), ApiError> {
     }
 }
 
-fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+/// Parses a query string as the `Query` extractor does.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     require_utf8(query)?;
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|error| {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod agreements;
+pub mod corpus;
 pub mod countries;
 pub mod country;
 pub mod db;

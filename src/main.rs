@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use chancery::access;
 use chancery::settings::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
-use chancery::{AppState, db, import, seed};
+use chancery::{AppState, corpus, db, import, seed};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -103,6 +103,26 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             if totals.failed > 0 {
                 anyhow::bail!("{} lines failed", totals.failed);
             }
+            Ok(())
+        }
+        Command::Generate(args) => {
+            let plan = corpus::Plan {
+                meetings: args.meetings,
+                seed: args.seed,
+                jobs: args.jobs,
+            };
+            let totals = corpus::generate(&pool, plan).await?;
+            println!(
+                "{} meetings, {} participants, {} statements, {} agreements, {} people: \
+                 loaded in {:.1} s, vacuumed and analyzed in {:.1} s",
+                totals.meetings,
+                totals.participants,
+                totals.statements,
+                totals.agreements,
+                totals.people,
+                totals.loading.as_secs_f64(),
+                totals.analyzing.as_secs_f64()
+            );
             Ok(())
         }
     }

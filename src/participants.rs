@@ -232,6 +232,17 @@ pub async fn insert_all(
         .collect())
 }
 
+/// `participant_json(p)` written out, for queries that embed it: a function whose body
+/// holds subqueries is planned again at every call, an expression in a prepared query once.
+pub const PARTICIPANT_JSON: &str = "json_build_object(
+    'id', p.id,
+    'meeting_id', p.meeting_id,
+    'person', (SELECT json_build_object('id', pe.id, 'name', pe.name) FROM people pe WHERE pe.id = p.person_id),
+    'role', p.role,
+    'country', p.country,
+    'organization', p.organization,
+    'side', p.side)";
+
 async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
     let json: Option<String> =
         sqlx::query_scalar("SELECT participant_json(p)::text FROM participants p WHERE p.id = $1")

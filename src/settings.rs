@@ -53,6 +53,8 @@ pub enum Command {
     Keys(KeysCommand),
     /// Import NDJSON meeting documents, one per line.
     Import(ImportArgs),
+    /// Fill an empty database with a synthetic corpus, for benchmarks.
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -138,6 +140,19 @@ pub struct ImportArgs {
     /// `insert` refuses documents whose identifier is stored; `upsert` replaces them.
     #[arg(long, value_enum, default_value_t = crate::import::Mode::Insert)]
     pub mode: crate::import::Mode,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many meetings to write.
+    #[arg(long, default_value_t = 100_000)]
+    pub meetings: u64,
+    /// The same seed gives the same corpus.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Connections writing at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
 }
 
 /// What the HTTP application needs to know at run time.

