@@ -167,13 +167,13 @@ async fn add(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Create,
-            resource: Resource::Agreement,
-            resource_id: ids[0],
-            meeting_id: Some(meeting_id),
-            request: Some(&sent),
-        },
+        Change::item(
+            Action::Create,
+            Resource::Agreement,
+            ids[0],
+            meeting_id,
+            Some(&sent),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, ids[0]).await?;
@@ -233,13 +233,13 @@ async fn update(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Update,
-            resource: Resource::Agreement,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: Some(&patch),
-        },
+        Change::item(
+            Action::Update,
+            Resource::Agreement,
+            id,
+            meeting_id,
+            Some(&patch),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, id).await?;
@@ -263,13 +263,7 @@ async fn remove(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Delete,
-            resource: Resource::Agreement,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: None,
-        },
+        Change::item(Action::Delete, Resource::Agreement, id, meeting_id, None),
     )
     .await?;
     tx.commit().await?;

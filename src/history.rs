@@ -96,7 +96,24 @@ pub struct Change<'a> {
     pub request: Option<&'a serde_json::Value>,
 }
 
-impl Change<'_> {
+impl<'a> Change<'a> {
+    /// A change to one of a meeting's participants, statements or agreements.
+    pub fn item(
+        action: Action,
+        resource: Resource,
+        id: Uuid,
+        meeting_id: Uuid,
+        request: Option<&'a serde_json::Value>,
+    ) -> Change<'a> {
+        Change {
+            action,
+            resource,
+            resource_id: id,
+            meeting_id: Some(meeting_id),
+            request,
+        }
+    }
+
     /// A change to a meeting's own record.
     pub fn meeting(action: Action, id: Uuid) -> Change<'static> {
         Change {

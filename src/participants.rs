@@ -275,13 +275,13 @@ async fn add(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Create,
-            resource: Resource::Participant,
-            resource_id: written[0].id,
-            meeting_id: Some(meeting_id),
-            request: Some(&sent),
-        },
+        Change::item(
+            Action::Create,
+            Resource::Participant,
+            written[0].id,
+            meeting_id,
+            Some(&sent),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, written[0].id).await?;
@@ -355,13 +355,13 @@ async fn update(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Update,
-            resource: Resource::Participant,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: Some(&patch),
-        },
+        Change::item(
+            Action::Update,
+            Resource::Participant,
+            id,
+            meeting_id,
+            Some(&patch),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, id).await?;
@@ -385,13 +385,7 @@ async fn remove(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Delete,
-            resource: Resource::Participant,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: None,
-        },
+        Change::item(Action::Delete, Resource::Participant, id, meeting_id, None),
     )
     .await?;
     tx.commit().await?;

@@ -310,13 +310,13 @@ async fn add(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Create,
-            resource: Resource::Statement,
-            resource_id: ids[0],
-            meeting_id: Some(meeting_id),
-            request: Some(&sent),
-        },
+        Change::item(
+            Action::Create,
+            Resource::Statement,
+            ids[0],
+            meeting_id,
+            Some(&sent),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, ids[0]).await?;
@@ -396,13 +396,13 @@ async fn update(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Update,
-            resource: Resource::Statement,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: Some(&patch),
-        },
+        Change::item(
+            Action::Update,
+            Resource::Statement,
+            id,
+            meeting_id,
+            Some(&patch),
+        ),
     )
     .await?;
     let body = fetch(&mut tx, id).await?;
@@ -426,13 +426,7 @@ async fn remove(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Delete,
-            resource: Resource::Statement,
-            resource_id: id,
-            meeting_id: Some(meeting_id),
-            request: None,
-        },
+        Change::item(Action::Delete, Resource::Statement, id, meeting_id, None),
     )
     .await?;
     tx.commit().await?;
