@@ -4,8 +4,9 @@
 //! database holds exactly the writes it acknowledged, with each refused write, retried
 //! under its idempotency key, there exactly once.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+use common::{free_port, running_as_root};
+
 /// No request may take longer than this, outage or not: a connection is waited for
 /// for three seconds at most, and a request makes at most two waits.
 const ANSWER_WITHIN: Duration = Duration::from_secs(7);
@@ -21,18 +24,6 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(7);
 const READY_WITHIN: Duration = Duration::from_millis(3500);
 /// Concurrent writers.
 const WRITERS: usize = 3;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn running_as_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 /// A private PostgreSQL cluster on its own port, which this test may stop and start.
 /// Dropping it stops the server and removes its files, even when the test fails.

@@ -3,50 +3,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::{ConnectOptions, Connection, Executor};
-
-/// A free port on the loopback interface.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The admin URL and a fresh, empty database on the test server.
-async fn empty_database() -> (sqlx::postgres::PgConnectOptions, String) {
-    let args = chancery::settings::DatabaseArgs {
-        database_url: std::env::var("DATABASE_URL").ok(),
-        database_read_url: None,
-        data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
-        pool_size: 4,
-    };
-    let admin = chancery::db::locate(&args)
-        .await
-        .unwrap()
-        .database("postgres");
-    let name = format!("chancery_process_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = admin.connect().await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    (admin, name)
-}
-
-async fn drop_database(admin: &sqlx::postgres::PgConnectOptions, name: &str) {
-    let mut conn = admin.connect().await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
-}
+use common::{drop_database, empty_database, free_port};
+use sqlx::{ConnectOptions, Connection};
 
 fn serve(admin: &sqlx::postgres::PgConnectOptions, database: &str, port: u16) -> Child {
     let url = admin.clone().database(database).to_url_lossy().to_string();
@@ -95,7 +57,7 @@ fn wait_until(deadline: Duration, mut condition: impl FnMut() -> bool) -> bool {
 
 #[tokio::test]
 async fn two_instances_started_together_migrate_once_and_both_serve() {
-    let (admin, database) = empty_database().await;
+    let (admin, database) = empty_database("chancery_process").await;
     let ports = [free_port(), free_port()];
     let mut servers: Vec<Child> = ports
         .iter()
@@ -125,7 +87,7 @@ async fn two_instances_started_together_migrate_once_and_both_serve() {
 
 #[tokio::test]
 async fn sigterm_lets_a_request_in_flight_finish() {
-    let (admin, database) = empty_database().await;
+    let (admin, database) = empty_database("chancery_process").await;
     let port = free_port();
     let mut server = serve(&admin, &database, port);
     assert!(wait_until(Duration::from_secs(60), || ready(port)));

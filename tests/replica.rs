@@ -2,6 +2,8 @@
 //! client reads its own write with the consistency token, and reads fall back to the
 //! primary when the replica is down.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,7 @@ use tower::ServiceExt;
 
 use chancery::access::{self, Scope};
 use chancery::{AppState, Settings, db};
+use common::{free_port, running_as_root};
 
 /// The directory holding PostgreSQL's programs: `pg_config`'s, else the newest under
 /// /usr/lib/postgresql.
@@ -47,10 +50,6 @@ fn postgres_binaries() -> PathBuf {
         .1
 }
 
-fn running_as_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
 /// A PostgreSQL program, run as the `postgres` user when we are root: the server
 /// refuses to run as root.
 fn program(bin: &Path, name: &str) -> Command {
@@ -72,15 +71,6 @@ fn run(bin: &Path, name: &str, args: &[&str]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// A free port on the loopback interface.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A primary and its streaming replica in a temporary directory. Dropping it stops

@@ -10,10 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use common::{TestApp, TestResponse, meeting};
+use common::{TestApp, TestResponse, drop_database, empty_database, meeting};
 use serde_json::{Value, json};
+use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, Executor};
 
 /// Every list and its parameters a request must carry anyway.
 const LISTS: [(&str, &str); 7] = [
@@ -267,7 +267,7 @@ async fn raw_status(base: &str, target: &str) -> u16 {
 
 #[tokio::test]
 async fn huge_uris_are_refused_before_any_handler() {
-    let (admin, database) = empty_database().await;
+    let (admin, database) = empty_database("chancery_security").await;
     let mut server = Server::start(&admin, &database, "warn");
     server.wait_until_ready().await;
     let huge = "a".repeat(100 * 1024);
@@ -347,39 +347,9 @@ impl Drop for Server {
     }
 }
 
-/// A fresh, empty database on the test server, dropped by `drop_database`.
-async fn empty_database() -> (PgConnectOptions, String) {
-    let args = chancery::settings::DatabaseArgs {
-        database_url: std::env::var("DATABASE_URL").ok(),
-        database_read_url: None,
-        data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
-        pool_size: 4,
-    };
-    let admin = chancery::db::locate(&args)
-        .await
-        .unwrap()
-        .database("postgres");
-    let name = format!("chancery_security_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = admin.connect().await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    (admin, name)
-}
-
-async fn drop_database(admin: &PgConnectOptions, name: &str) {
-    let mut conn = admin.connect().await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
-}
-
 #[tokio::test]
 async fn key_secrets_never_reach_the_logs() {
-    let (admin, database) = empty_database().await;
+    let (admin, database) = empty_database("chancery_security").await;
     let url = admin.clone().database(&database);
     let mut server = Server::start(&admin, &database, "debug");
     server.wait_until_ready().await;

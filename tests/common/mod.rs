@@ -393,6 +393,46 @@ impl Drop for TestApp {
     }
 }
 
+/// A free port on the loopback interface, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the tests run as root, in which case PostgreSQL's programs must run as
+/// the `postgres` user: the server refuses to run as root.
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A fresh, empty database (not migrated) on the test server, named after `prefix`,
+/// for a real `chancery` process to set up; `drop_database` removes it.
+pub async fn empty_database(prefix: &str) -> (PgConnectOptions, String) {
+    let admin = db::locate(&database_args())
+        .await
+        .unwrap()
+        .database("postgres");
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = admin.connect().await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    (admin, name)
+}
+
+pub async fn drop_database(admin: &PgConnectOptions, name: &str) {
+    let mut conn = admin.connect().await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
+}
+
 /// The sample meeting document from the seed article.
 pub fn seed_meeting() -> Value {
     serde_json::from_str(chancery::seed::SAMPLE_MEETING).unwrap()
