@@ -17,6 +17,10 @@ Two things the spec cannot say to a generator:
   refused (422) by design, and a generator reuses short values (`0`) all the time.
   `before_call` gives every request that carries a valid key a fresh one, so keys are
   still sent and stored on every POST; invalid keys (negative tests) are left as they are.
+- A meeting's history is its audit trail and outlives it by design (the spec says so):
+  reading `/v1/meetings/{id}/history` after the meeting's DELETE is answered 200, so the
+  stateful phase's "deleted resource still available" (ST301) is dropped for that
+  path only. Every other sub-resource of a deleted meeting is still checked.
 """
 
 import json
@@ -85,6 +89,9 @@ def filter_failure(ctx, failure, case, response):
     if code == "ST201" and case.operation.path == "/v1/import" and not isinstance(case.body, str):
         # "A number instead of a string" as an import body: NDJSON on the wire has no
         # types, so such a body is just lines, each answered in the 200 report.
+        return False
+    if code == "ST301" and case.operation.path == "/v1/meetings/{id}/history":
+        # The audit trail of a deleted meeting stays readable, ending with the deletion.
         return False
     if code == "ST203" and str(getattr(failure, "header_name", "")).lower() == "authorization":
         # The run sends its key on every request (`--header`), so a case "without" the
