@@ -129,6 +129,18 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
+/// The key as the spec's pattern `^[!-~]([ -~]*[!-~])?$` allows it: visible ASCII,
+/// spaces only inside, no tabs or other controls, at most 255 characters.
+fn valid_key(value: &[u8]) -> Option<String> {
+    let visible = |b: &u8| (b'!'..=b'~').contains(b);
+    let inner = |b: &u8| *b == b' ' || visible(b);
+    let ok = (1..=255).contains(&value.len())
+        && value.first().is_some_and(visible)
+        && value.last().is_some_and(visible)
+        && value.iter().all(inner);
+    ok.then(|| String::from_utf8_lossy(value).into_owned())
+}
+
 /// Either the request to run (with its claim attached), or the stored answer.
 async fn claim(db: &PgPool, request: Request) -> ApiResult<Result<Request, Response>> {
     let Some(value) = request.headers().get(&IDEMPOTENCY_KEY) else {
@@ -137,17 +149,11 @@ async fn claim(db: &PgPool, request: Request) -> ApiResult<Result<Request, Respo
     if request.method() != Method::POST {
         return Ok(Ok(request));
     }
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|key| (1..=255).contains(&key.len()))
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "the Idempotency-Key header must be 1 to 255 visible ASCII characters".into(),
-            )
-        })?
-        .to_owned();
+    let key = valid_key(value.as_bytes()).ok_or_else(|| {
+        ApiError::BadRequest(
+            "the Idempotency-Key header must be 1 to 255 visible ASCII characters (spaces only between them)".into(),
+        )
+    })?;
     // Writes need a key, which the access check has already made sure of.
     let Some(api_key_id) = request.extensions().get::<Caller>().and_then(|c| c.key_id) else {
         return Ok(Ok(request));

@@ -213,14 +213,17 @@ async fn keys_expire_after_a_day() {
 async fn a_malformed_key_is_a_400() {
     let app = TestApp::spawn().await;
     let doc = meeting("Talks", "2021-10-12", &["CUB"]);
-    let long = "k".repeat(256);
-    let answer = post_keyed(&app, &app.write_key, "/v1/meetings", &long, &doc).await;
-    assert!(
-        answer.problem(400)["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Idempotency-Key")
-    );
+    // Too long, an empty value, and a tab inside (the spec allows only spaces there).
+    for key in ["k".repeat(256), String::new(), "nightly\t2021".into()] {
+        let answer = post_keyed(&app, &app.write_key, "/v1/meetings", &key, &doc).await;
+        assert!(
+            answer.problem(400)["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{key:?}"
+        );
+    }
     assert_eq!(app.count("meetings").await, 0);
 }
 
