@@ -91,16 +91,19 @@ pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let client_ip = state.settings.client_ip_source.clone();
     // Past this many requests in flight, more are shed with 503 rather than queued
-    // without bound; one semaphore is shared by every route.
+    // without bound; one semaphore is shared by every API route. Health probes and
+    // metrics stay outside it, so an instance that is busy is not taken for dead.
     let capacity = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(problems::overloaded))
         .load_shed()
         .layer(GlobalConcurrencyLimitLayer::new(
             state.settings.max_concurrent_requests,
         ));
+    let answered_in_time =
+        || TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout);
     // Every request but a bulk import, which streams for as long as its body lasts,
     // is answered within the timeout.
-    let bounded = Router::new()
+    let api = Router::new()
         .merge(meetings::router())
         .merge(participants::router())
         .merge(statements::router())
@@ -110,14 +113,12 @@ pub fn app(state: AppState) -> Router {
         .merge(stats::router())
         .merge(history::router())
         .merge(export::router())
-        .merge(system::router())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ));
-    Router::new()
-        .merge(bounded)
+        .layer(answered_in_time())
         .merge(import::router())
+        .layer(capacity);
+    Router::new()
+        .merge(api)
+        .merge(system::router().layer(answered_in_time()))
         .route("/metrics", axum::routing::get(telemetry::render))
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
@@ -138,7 +139,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-        .layer(capacity)
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
         .layer(client_ip.into_extension())

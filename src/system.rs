@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 /// The OpenAPI description, as served.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -51,8 +51,14 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
             return Err(ApiError::Unavailable);
         }
     };
-    if applied.unwrap_or(0) < latest {
-        return Err(ApiError::Unavailable);
+    let applied = applied.unwrap_or(0);
+    if applied < latest {
+        let detail = format!(
+            "the database is at migration {applied}, this build needs {latest}: run `chancery migrate`"
+        );
+        tracing::warn!("not ready: {detail}");
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        return Ok(Problem::new(unavailable, detail).into_response_with(unavailable));
     }
     // Reads fall back to the primary, so a replica that is down makes no one unready.
     let replica = match &state.replica {

@@ -33,6 +33,10 @@ async fn requests_beyond_capacity_are_shed_with_503() {
     let shed = app.get("/v1/meetings").await;
     shed.problem(503);
     assert_eq!(shed.headers["retry-after"], "1");
+    // Probes and metrics are never shed: a busy instance is not a dead one.
+    for probe in ["/health", "/ready", "/metrics"] {
+        assert_eq!(app.get(probe).await.status, 200, "{probe} at capacity");
+    }
 
     let line = serde_json::json!({"title": "Held", "date": "2024-01-01"}).to_string() + "\n";
     sender.send(Ok(line.into())).await.unwrap();

@@ -59,3 +59,32 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
     assert!(has("http_requests_in_flight "), "{text}");
     assert!(!has(r#"pool="replica""#), "no replica, no replica series");
 }
+
+#[tokio::test]
+async fn ready_waits_for_every_migration_this_build_knows() {
+    let app = TestApp::spawn().await;
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.ok(200)["status"], "ready");
+
+    // As if the database were a migration behind this build (another instance
+    // rolling back, or a restore from an older backup).
+    let latest: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET success = false WHERE version = $1")
+        .bind(latest)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let behind = app.get("/ready").await;
+    assert!(
+        behind.problem(503)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("migration"),
+        "{:?}",
+        behind.json
+    );
+    assert_eq!(app.get("/health").await.status, 200);
+}
