@@ -58,12 +58,20 @@ pub async fn locate(args: &DatabaseArgs) -> anyhow::Result<PgConnectOptions> {
 /// retries refused connections within it, so a restart shorter than this goes unseen.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Connects, creating the database when it does not exist yet.
-pub async fn connect(options: &PgConnectOptions, pool_size: u32) -> anyhow::Result<PgPool> {
+/// Statements running longer than this are logged at WARN, by default.
+pub const SLOW_STATEMENT: Duration = Duration::from_millis(500);
+
+/// Connects, creating the database when it does not exist yet. Statements slower than
+/// `slow` are logged.
+pub async fn connect(
+    options: &PgConnectOptions,
+    pool_size: u32,
+    slow: Duration,
+) -> anyhow::Result<PgPool> {
     let options = options
         .clone()
         .options([("TimeZone", "UTC")])
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        .log_slow_statements(tracing::log::LevelFilter::Warn, slow);
     let url = options.to_url_lossy().to_string();
     if !Postgres::database_exists(&url).await.unwrap_or(true) {
         Postgres::create_database(&url)
@@ -84,11 +92,11 @@ pub async fn connect(options: &PgConnectOptions, pool_size: u32) -> anyhow::Resu
 /// A pool to a streaming replica for reads. Lazy, and quick to give up: while the
 /// replica is down the service still starts and reads fall back to the primary. A
 /// replica is a copy of the primary, so it is never created or migrated here.
-pub fn connect_replica(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
+pub fn connect_replica(url: &str, pool_size: u32, slow: Duration) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("DATABASE_READ_URL is not a valid PostgreSQL URL")?
         .options([("TimeZone", "UTC")])
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        .log_slow_statements(tracing::log::LevelFilter::Warn, slow);
     Ok(PgPoolOptions::new()
         .max_connections(pool_size)
         .acquire_timeout(Duration::from_secs(1))

@@ -46,7 +46,7 @@ fn telemetry(format: LogFormat) {
 
 async fn database(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
     let options = db::locate(args).await?;
-    let pool = db::connect(&options, args.pool_size).await?;
+    let pool = db::connect(&options, args.pool_size, args.slow_statement()).await?;
     db::migrate(&pool).await?;
     Ok(pool)
 }
@@ -134,7 +134,11 @@ async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow
     }
     let mut state = AppState::new(pool.clone(), args.settings());
     if let Some(url) = &database.database_read_url {
-        state = state.with_replica(db::connect_replica(url, database.pool_size)?);
+        state = state.with_replica(db::connect_replica(
+            url,
+            database.pool_size,
+            database.slow_statement(),
+        )?);
         tracing::info!("reads go to the replica at DATABASE_READ_URL while it answers");
     }
     let listener = TcpListener::bind(args.listen)

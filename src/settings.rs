@@ -40,6 +40,21 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub pool_size: u32,
+    /// Statements running longer than this many milliseconds are logged at WARN.
+    #[arg(
+        long,
+        env = "CHANCERY_SLOW_STATEMENT_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub slow_statement_ms: u64,
+}
+
+impl DatabaseArgs {
+    /// How long a statement may run before it is logged as slow.
+    pub fn slow_statement(&self) -> Duration {
+        Duration::from_millis(self.slow_statement_ms)
+    }
 }
 
 #[derive(Debug, Subcommand)]

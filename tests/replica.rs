@@ -306,14 +306,21 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         .unwrap();
     let primary_options =
         PgConnectOptions::from_str(&clusters.url(clusters.primary_port, "chancery")).unwrap();
-    let primary = db::connect(&primary_options, 4).await.unwrap();
+    let primary = db::connect(&primary_options, 4, db::SLOW_STATEMENT)
+        .await
+        .unwrap();
     db::migrate(&primary).await.unwrap();
     let key = access::create_key(&primary, "replica test", Scope::Write)
         .await
         .unwrap()
         .token;
     let auth = format!("Bearer {key}");
-    let replica = db::connect_replica(&clusters.url(clusters.replica_port, "chancery"), 4).unwrap();
+    let replica = db::connect_replica(
+        &clusters.url(clusters.replica_port, "chancery"),
+        4,
+        db::SLOW_STATEMENT,
+    )
+    .unwrap();
 
     // The replica is a hot standby that has replayed the migrations and the key.
     let synced: String = scalar(&primary, "SELECT pg_current_wal_lsn()::text").await;

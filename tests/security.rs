@@ -268,7 +268,7 @@ async fn raw_status(base: &str, target: &str) -> u16 {
 #[tokio::test]
 async fn huge_uris_are_refused_before_any_handler() {
     let (admin, database) = empty_database("chancery_security").await;
-    let mut server = Server::start(&admin, &database, "warn");
+    let mut server = Server::start(&admin, &database, &[("RUST_LOG", "warn")]);
     server.wait_until_ready().await;
     let huge = "a".repeat(100 * 1024);
     for path in ["/v1/meetings?q=", "/v1/meetings/", "/v1/people?country="] {
@@ -290,7 +290,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(admin: &PgConnectOptions, database: &str, log_level: &str) -> Server {
+    fn start(admin: &PgConnectOptions, database: &str, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -303,7 +303,7 @@ impl Server {
             .arg("serve")
             .env("DATABASE_URL", url)
             .env("CHANCERY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", log_level)
+            .envs(env.iter().copied())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .stdin(Stdio::null())
@@ -351,7 +351,7 @@ impl Drop for Server {
 async fn key_secrets_never_reach_the_logs() {
     let (admin, database) = empty_database("chancery_security").await;
     let url = admin.clone().database(&database);
-    let mut server = Server::start(&admin, &database, "debug");
+    let mut server = Server::start(&admin, &database, &[("RUST_LOG", "debug")]);
     server.wait_until_ready().await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
@@ -458,4 +458,76 @@ async fn key_secrets_never_reach_the_logs() {
                 .join("\n")
         );
     }
+}
+
+#[tokio::test]
+async fn json_logs_name_the_route_and_request_but_never_a_body() {
+    let (admin, database) = empty_database("chancery_logs").await;
+    let url = admin.clone().database(&database);
+    // Every statement counts as slow here, so the log shows statements inside requests.
+    let env = [
+        ("RUST_LOG", "info"),
+        ("CHANCERY_LOG_FORMAT", "json"),
+        ("CHANCERY_SLOW_STATEMENT_MS", "0"),
+    ];
+    let mut server = Server::start(&admin, &database, &env);
+    server.wait_until_ready().await;
+    let pool = sqlx::PgPool::connect_with(url).await.unwrap();
+    let key = chancery::access::create_key(&pool, "logs", chancery::access::Scope::Write)
+        .await
+        .unwrap()
+        .token;
+    let client = reqwest::Client::new();
+    let document = json!({
+        "title": "Marker title 7f3a9c",
+        "date": "2024-01-01",
+        "participants": [{"name": "Marker Person 7f3a9c", "country": "CUB"}],
+        "statements": [{"speaker_participant": 0, "kind": "quote", "text": "Marker quote 7f3a9c", "language": "en"}],
+    });
+    let created = client
+        .post(format!("{}/v1/meetings", server.base))
+        .bearer_auth(&key)
+        .header("x-request-id", "logs-request-post")
+        .header("content-type", "application/json")
+        .body(document.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = serde_json::from_slice(&created.bytes().await.unwrap()).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let read = client
+        .get(format!("{}/v1/meetings/{id}", server.base))
+        .header("x-request-id", "logs-request-get")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+
+    let log = server.stop();
+    pool.close().await;
+    drop_database(&admin, &database).await;
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    // A slow statement, logged inside its request's span: route template and request id.
+    let within = |route: &str, request_id: &str| {
+        lines.iter().any(|line| {
+            line["level"] == "WARN"
+                && line.to_string().contains("slow statement")
+                && line["spans"].as_array().is_some_and(|spans| {
+                    spans
+                        .iter()
+                        .any(|span| span["route"] == route && span["request_id"] == request_id)
+                })
+        })
+    };
+    assert!(within("/v1/meetings", "logs-request-post"), "{log}");
+    assert!(within("/v1/meetings/{id}", "logs-request-get"), "{log}");
+    // The route is the template, never the raw path; no value from the body is logged.
+    assert!(!log.contains(&format!("/v1/meetings/{id}\"")), "{log}");
+    assert!(!log.contains("7f3a9c"), "a body reached the log:\n{log}");
+    assert!(!log.contains(key.as_str()));
 }

@@ -31,6 +31,7 @@ fn database_args() -> DatabaseArgs {
         database_read_url: None,
         data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
         pool_size: 8,
+        slow_statement_ms: 500,
     }
 }
 
@@ -200,7 +201,7 @@ impl TestApp {
         }
         conn.close().await.unwrap();
         let options = server.admin.clone().database(&database);
-        let db = db::connect(&options, 8).await.unwrap();
+        let db = db::connect(&options, 8, db::SLOW_STATEMENT).await.unwrap();
         let write_key = access::create_key(&db, "test writer", Scope::Write)
             .await
             .unwrap()
