@@ -10,16 +10,21 @@ use crate::meetings::document::{self, MeetingInput};
 /// The sample meeting document, as a client would POST it.
 pub const SAMPLE_MEETING: &str = include_str!("../data/seed-meeting.json");
 
-/// Loads the sample meeting when there are no meetings at all; returns whether it did.
+/// Loads the sample meeting into a database that has never held a meeting; returns
+/// whether it did. One whose meetings were all deleted stays empty: the history of
+/// those deletions says it was in use.
 pub async fn load_if_empty(db: &PgPool) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     // Two instances starting together must not both load it.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chancery-seed', 0))")
         .execute(&mut *tx)
         .await?;
-    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM meetings)")
-        .fetch_one(&mut *tx)
-        .await?;
+    let empty: bool = sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM meetings)
+            AND NOT EXISTS (SELECT 1 FROM changes WHERE meeting_id IS NOT NULL)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     if !empty {
         return Ok(false);
     }
