@@ -291,3 +291,88 @@ async fn countries_show_their_meetings_and_partners() {
     assert_eq!(soviet.ok(200)["former"], true);
     assert_eq!(soviet.json["meetings"], 1);
 }
+
+/// Lists by country read `meeting_country_pairs`, which triggers keep in step with
+/// every write that changes a meeting's countries or date.
+#[tokio::test]
+async fn country_lists_follow_every_change_to_a_meetings_countries_and_date() {
+    let app = TestApp::spawn().await;
+    let talks = app
+        .create_meeting(&meeting("Talks", "2020-01-01", &["CUB", "RUS"]))
+        .await;
+    let id = talks["id"].as_str().unwrap().to_owned();
+    app.create_meeting(&meeting("Later", "2021-01-01", &["CUB", "RUS", "VNM"]))
+        .await;
+    app.create_meeting(&meeting("Elsewhere", "2022-01-01", &["ESP", "VNM"]))
+        .await;
+    let listed = |uri: &'static str| {
+        let app = &app;
+        async move { titles(app.get(uri).await.ok(200)) }
+    };
+    assert_eq!(
+        listed("/v1/meetings?country=RUS&country=CUB").await,
+        ["Later", "Talks"]
+    );
+    assert_eq!(
+        listed("/v1/meetings?country=CUB&sort=date").await,
+        ["Talks", "Later"]
+    );
+    assert_eq!(
+        listed("/v1/meetings?country=VNM&country=CUB&country=RUS").await,
+        ["Later"]
+    );
+    assert_eq!(
+        listed("/v1/meetings?country=VNM&kind=bilateral&to=2021-12-31").await,
+        ["Later"]
+    );
+
+    // A participant from a third country joins; the date moves past the others.
+    app.post(
+        &format!("/v1/meetings/{id}/participants"),
+        &json!({"name": "Pham Minh Chinh", "country": "VNM"}),
+    )
+    .await
+    .ok(201);
+    app.patch(
+        &format!("/v1/meetings/{id}"),
+        &json!({"date": "2023-05-05"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        listed("/v1/meetings?country=VNM").await,
+        ["Talks", "Elsewhere", "Later"]
+    );
+    assert_eq!(
+        listed("/v1/meetings?country=CUB&country=VNM").await,
+        ["Talks", "Later"]
+    );
+    assert_eq!(app.walk("/v1/meetings?country=VNM", 1).await.len(), 3);
+
+    // Deleted, it is gone from every list, and so are its pairs.
+    app.delete(&format!("/v1/meetings/{id}")).await.ok(204);
+    assert_eq!(
+        listed("/v1/meetings?country=CUB&country=RUS").await,
+        ["Later"]
+    );
+    let pairs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM meeting_country_pairs WHERE meeting_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(pairs, 0);
+    // Every meeting has a row for each of its countries' pairs, nothing else.
+    let strays: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+            SELECT a, b, date, meeting_id FROM meeting_country_pairs
+            EXCEPT
+            SELECT x, y, m.date, m.id FROM meetings m, unnest(m.countries) x, unnest(m.countries) y
+             WHERE x <= y) strays",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(strays, 0);
+}

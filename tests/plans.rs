@@ -1,6 +1,7 @@
 //! Plans, not hopes: over a corpus big enough for the planner to prefer indexes, every
 //! list and search query the API issues — built by the handlers' own code — is
-//! explained, and none may scan meetings, statements or agreements sequentially.
+//! explained, and none may scan meetings, statements, agreements or the country pairs
+//! sequentially.
 
 mod common;
 
@@ -14,7 +15,12 @@ use sqlx::{Postgres, QueryBuilder};
 
 use common::TestApp;
 
-const BIG_TABLES: [&str; 3] = ["meetings", "statements", "agreements"];
+const BIG_TABLES: [&str; 4] = [
+    "meetings",
+    "statements",
+    "agreements",
+    "meeting_country_pairs",
+];
 
 /// Every sequential scan of a big table in an EXPLAIN (FORMAT JSON) plan.
 fn seq_scans(plan: &Value, found: &mut Vec<String>) {
@@ -207,6 +213,18 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         query(&[]),
         query(&[("country", &first), ("country", &second)]),
         query(&[("country", "USA")]),
+        query(&[("country", &first), ("country", &second), ("sort", "date")]),
+        query(&[
+            ("country", &first),
+            ("country", &second),
+            ("country", "USA"),
+        ]),
+        query(&[("country", &first), ("topic", "trade")]),
+        query(&[
+            ("country", "USA"),
+            ("from", "2019-01-01"),
+            ("to", "2019-06-30"),
+        ]),
         query(&[("person", &person)]),
         query(&[("person", &name)]),
         query(&[("topic", "nuclear")]),

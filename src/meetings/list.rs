@@ -57,7 +57,23 @@ pub struct MeetingFilters {
 impl MeetingFilters {
     /// Pushes ` AND ...` conditions on meetings aliased `m`.
     pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        if !self.country.is_empty() {
+        self.push_filters(sql, true)
+    }
+
+    /// Whether countries are the only filter.
+    fn only_countries(&self) -> bool {
+        self.person.is_none()
+            && self.topic.is_empty()
+            && self.kind.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.city.is_none()
+            && self.q.is_none()
+    }
+
+    /// The conditions of [`Self::push_conditions`], the countries' only if `countries`.
+    fn push_filters(&self, sql: &mut QueryBuilder<Postgres>, countries: bool) -> ApiResult<()> {
+        if countries && !self.country.is_empty() {
             let countries: Vec<&str> = self.country.iter().map(|c| c.as_str()).collect();
             sql.push(" AND m.countries @> ").push_bind(countries);
         }
@@ -165,15 +181,44 @@ impl MeetingFilters {
         // only its meetings are then read and written out as JSON.
         sql.push("SELECT ")
             .push(SUMMARY_JSON)
-            .push("::text, m.date, m.id, page.rank FROM (SELECT m.id, ");
-        match &search {
-            Some(q) => push_rank(sql, q),
-            None => {
-                sql.push("0::real");
+            .push("::text, m.date, m.id, page.rank FROM (SELECT ");
+        // Filtered by country and listed by date, the page is a range of the pairs'
+        // key: (a, b, date, id) for two of the countries, or for one and itself. When
+        // the pair is the whole filter, the page comes from that key alone.
+        let pair = match (&search, self.country_pair()) {
+            (None, Some(pair)) => Some(pair),
+            _ => None,
+        };
+        let (date_column, id_column) = match pair {
+            Some((a, b, covers_countries)) => {
+                let alone = covers_countries && self.only_countries();
+                sql.push(if alone {
+                    "cp.meeting_id AS id, 0::real AS rank FROM meeting_country_pairs cp"
+                } else {
+                    "m.id, 0::real AS rank FROM meeting_country_pairs cp JOIN meetings m ON m.id = cp.meeting_id"
+                });
+                sql.push(" WHERE cp.a = ")
+                    .push_bind(a)
+                    .push(" AND cp.b = ")
+                    .push_bind(b);
+                if !alone {
+                    self.push_filters(sql, !covers_countries)?;
+                }
+                ("cp.date", "cp.meeting_id")
             }
-        }
-        sql.push(" AS rank FROM meetings m WHERE true");
-        self.push_conditions(sql)?;
+            None => {
+                sql.push("m.id, ");
+                match &search {
+                    Some(q) => push_rank(sql, q),
+                    None => {
+                        sql.push("0::real");
+                    }
+                }
+                sql.push(" AS rank FROM meetings m WHERE true");
+                self.push_conditions(sql)?;
+                ("m.date", "m.id")
+            }
+        };
         let sort = self.sort.unwrap_or_default();
         match (&search, after) {
             (Some(q), Some(MeetingKey::Ranked(rank, id))) => {
@@ -187,7 +232,7 @@ impl MeetingFilters {
             }
             (None, Some(MeetingKey::Dated(date, id))) => {
                 let comparison = if sort == Sort::Newest { " < " } else { " > " };
-                sql.push(" AND (m.date, m.id)")
+                sql.push(format!(" AND ({date_column}, {id_column})"))
                     .push(comparison)
                     .push("(")
                     .push_bind(date);
@@ -202,14 +247,17 @@ impl MeetingFilters {
         }
         let (inner, outer) = match (&search, sort) {
             (Some(_), _) => (
-                " ORDER BY 2 DESC, m.id DESC",
+                " ORDER BY 2 DESC, m.id DESC".to_owned(),
                 " ORDER BY page.rank DESC, m.id DESC",
             ),
             (None, Sort::Newest) => (
-                " ORDER BY m.date DESC, m.id DESC",
+                format!(" ORDER BY {date_column} DESC, {id_column} DESC"),
                 " ORDER BY m.date DESC, m.id DESC",
             ),
-            (None, Sort::Oldest) => (" ORDER BY m.date, m.id", " ORDER BY m.date, m.id"),
+            (None, Sort::Oldest) => (
+                format!(" ORDER BY {date_column}, {id_column}"),
+                " ORDER BY m.date, m.id",
+            ),
         };
         sql.push(inner)
             .push(" LIMIT ")
@@ -217,6 +265,20 @@ impl MeetingFilters {
         sql.push(") page JOIN meetings m ON m.id = page.id")
             .push(outer);
         Ok(())
+    }
+
+    /// Two of the wanted countries in order (`a <= b`), or one twice: the key of
+    /// `meeting_country_pairs` that holds every meeting with both; and whether those
+    /// are all the wanted countries.
+    fn country_pair(&self) -> Option<(String, String, bool)> {
+        let mut codes: Vec<&str> = self.country.iter().map(|c| c.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        match codes.as_slice() {
+            [] => None,
+            [one] => Some((one.to_string(), one.to_string(), true)),
+            [a, b, rest @ ..] => Some((a.to_string(), b.to_string(), rest.is_empty())),
+        }
     }
 
     /// The cursor for the page after a row that `push_page` returned.
