@@ -178,9 +178,10 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "people",
     "meetings",
+    "meeting_country_pairs",
     "sources",
     "participants",
     "statements",
