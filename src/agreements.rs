@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
+use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path, Query};
 use crate::history::{self, Action, Actor, Change, Resource};
 use crate::idempotency::Idempotency;
@@ -189,18 +190,32 @@ async fn add(
     Ok(response)
 }
 
-async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+async fn show(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(JsonText(fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     MergePatch(patch): MergePatch,
-) -> ApiResult<JsonText> {
+) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Agreements,
+        id,
+        "agreement",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, (agreement_json(a)::jsonb - 'id' - 'meeting_id') FROM agreements a WHERE id = $1 FOR UPDATE",
     )
@@ -209,7 +224,7 @@ async fn update(
     .await?;
     let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("agreement"))?;
     if !crate::extract::merge_patch(&mut value, &patch)? {
-        return Ok(JsonText(fetch(&mut tx, id).await?));
+        return Ok(etag::tagged(fetch(&mut tx, id).await?));
     }
     let input: AgreementInput = crate::extract::deserialize(value)?;
     check_single(&input)?;
@@ -244,15 +259,25 @@ async fn update(
     .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(JsonText(body))
+    Ok(etag::tagged(body))
 }
 
 async fn remove(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Agreements,
+        id,
+        "agreement",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM agreements WHERE id = $1 RETURNING meeting_id")
             .bind(id)

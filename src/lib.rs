@@ -7,6 +7,7 @@ pub mod countries;
 pub mod country;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod export;
 pub mod extract;
 pub mod history;

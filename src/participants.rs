@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use std::collections::{BTreeSet, HashMap};
@@ -14,10 +14,11 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
+use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path};
 use crate::history::{self, Action, Actor, Change, Resource};
 use crate::idempotency::Idempotency;
-use crate::json::{JsonText, created_headers};
+use crate::json::created_headers;
 use crate::meetings::document;
 use crate::replica::ReadPool;
 use crate::vocabulary::{Checks, Side, field_path};
@@ -297,18 +298,32 @@ async fn add(
     Ok(response)
 }
 
-async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+async fn show(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(JsonText(fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     MergePatch(patch): MergePatch,
-) -> ApiResult<JsonText> {
+) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Participants,
+        id,
+        "participant",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
                                               'role', role, 'country', country, 'side', side)::jsonb
@@ -366,15 +381,25 @@ async fn update(
     .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(JsonText(body))
+    Ok(etag::tagged(body))
 }
 
 async fn remove(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Participants,
+        id,
+        "participant",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM participants WHERE id = $1 RETURNING meeting_id")
             .bind(id)

@@ -2,6 +2,8 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sqlx::{Postgres, QueryBuilder};
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
+use crate::etag::{self, Table};
 use crate::extract::{MergePatch, Path, Query};
 use crate::history::{self, Action, Actor, Change, Resource};
 use crate::json::JsonText;
@@ -152,9 +155,13 @@ async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<String> {
     json.ok_or(ApiError::NotFound("person"))
 }
 
-async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+async fn show(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(JsonText(fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
 }
 
 /// The editable fields of a person.
@@ -174,9 +181,19 @@ async fn update(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     MergePatch(patch): MergePatch,
-) -> ApiResult<JsonText> {
+) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::People,
+        id,
+        "person",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let current: Option<serde_json::Value> = sqlx::query_scalar(
         "SELECT (person_json(pe)::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR UPDATE",
     )
@@ -185,7 +202,7 @@ async fn update(
     .await?;
     let mut value = current.ok_or(ApiError::NotFound("person"))?;
     if !crate::extract::merge_patch(&mut value, &patch)? {
-        return Ok(JsonText(fetch(&mut tx, id).await?));
+        return Ok(etag::tagged(fetch(&mut tx, id).await?));
     }
     let input: PersonInput = crate::extract::deserialize(value)?;
     let mut checks = Checks::default();
@@ -233,5 +250,5 @@ async fn update(
     .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(JsonText(body))
+    Ok(etag::tagged(body))
 }

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
+use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path, Query};
 use crate::history::{self, Action, Actor, Change, Resource};
 use crate::idempotency::Idempotency;
@@ -332,18 +333,32 @@ async fn add(
     Ok(response)
 }
 
-async fn show(ReadPool(db): ReadPool, Path(id): Path<Uuid>) -> ApiResult<JsonText> {
+async fn show(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(JsonText(fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     MergePatch(patch): MergePatch,
-) -> ApiResult<JsonText> {
+) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Statements,
+        id,
+        "statement",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let current: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, position, jsonb_build_object(
                     'participant_id', participant_id, 'person_id', person_id, 'speaker_name', speaker_name,
@@ -407,15 +422,25 @@ async fn update(
     .await?;
     let body = fetch(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(JsonText(body))
+    Ok(etag::tagged(body))
 }
 
 async fn remove(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
+    etag::require_current(
+        &mut tx,
+        &headers,
+        Table::Statements,
+        id,
+        "statement",
+        async |conn| fetch(conn, id).await,
+    )
+    .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM statements WHERE id = $1 RETURNING meeting_id")
             .bind(id)

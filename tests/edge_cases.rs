@@ -4,8 +4,8 @@
 mod common;
 
 use axum::http::Method;
-use common::{TestApp, seed_meeting};
-use serde_json::json;
+use common::{TestApp, TestResponse, seed_meeting};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_key_is_checked_before_the_body_is_read() {
@@ -256,4 +256,115 @@ async fn a_failed_batch_never_blocks_its_own_retry() {
         .expect("the import answers");
     assert_eq!(answer.ok(200)["totals"]["created"], 1);
     assert_eq!(answer.json["totals"]["failed"], 1);
+}
+
+/// Sends a write with the write key and one precondition header.
+async fn write_if(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    tag: &str,
+    body: Option<&Value>,
+) -> TestResponse {
+    let auth = format!("Bearer {}", app.write_key);
+    let mut headers = vec![("authorization", auth.as_str()), ("if-match", tag)];
+    if body.is_some() {
+        headers.push(("content-type", "application/merge-patch+json"));
+    }
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    app.send(method, uri, &headers, body).await
+}
+
+fn etag(response: &TestResponse) -> String {
+    response.headers["etag"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn participants_statements_agreements_and_people_carry_etags_and_honour_if_match() {
+    let app = TestApp::spawn().await;
+    let doc = app.create_meeting(&seed_meeting()).await;
+    let person = doc["participants"][0]["person"]["id"].as_str().unwrap();
+    let items = [
+        (
+            format!(
+                "/v1/participants/{}",
+                doc["participants"][2]["id"].as_str().unwrap()
+            ),
+            json!({"role": "Ambassador"}),
+            true,
+        ),
+        (
+            format!(
+                "/v1/statements/{}",
+                doc["statements"][0]["id"].as_str().unwrap()
+            ),
+            json!({"text": "Edited words."}),
+            true,
+        ),
+        (
+            format!(
+                "/v1/agreements/{}",
+                doc["agreements"][0]["id"].as_str().unwrap()
+            ),
+            json!({"status": "fulfilled"}),
+            true,
+        ),
+        (
+            format!("/v1/people/{person}"),
+            json!({"aliases": ["Díaz-Canel"]}),
+            false,
+        ),
+    ];
+    for (uri, patch, deletable) in items {
+        let first = app.get(&uri).await;
+        first.ok(200);
+        let tag = etag(&first);
+        assert!(tag.starts_with('"') && tag.len() == 34, "{uri}: {tag}");
+        // Unchanged: 304, with the same tag, and the same tag on the next GET.
+        let cached = app
+            .send(Method::GET, &uri, &[("if-none-match", &tag)], Vec::new())
+            .await;
+        assert_eq!(cached.status, 304, "{uri}");
+        assert_eq!(etag(&cached), tag);
+        assert_eq!(etag(&app.get(&uri).await), tag);
+
+        // A stale tag refuses the edit and changes nothing.
+        let stale = write_if(
+            &app,
+            Method::PATCH,
+            &uri,
+            "\"0123456789abcdef0123456789abcdef\"",
+            Some(&patch),
+        )
+        .await;
+        assert!(
+            stale.problem(412)["detail"]
+                .as_str()
+                .unwrap()
+                .contains("changed"),
+            "{uri}"
+        );
+        assert_eq!(app.get(&uri).await.text, first.text, "{uri}");
+
+        // The current tag lets it through, and the answer carries the new tag.
+        let edited = write_if(&app, Method::PATCH, &uri, &tag, Some(&patch)).await;
+        edited.ok(200);
+        let new_tag = etag(&edited);
+        assert_ne!(new_tag, tag, "{uri}");
+        assert_eq!(etag(&app.get(&uri).await), new_tag, "{uri}");
+        let modified = app
+            .send(Method::GET, &uri, &[("if-none-match", &tag)], Vec::new())
+            .await;
+        assert_eq!(modified.status, 200, "{uri}");
+
+        if deletable {
+            write_if(&app, Method::DELETE, &uri, &tag, None)
+                .await
+                .problem(412);
+            app.get(&uri).await.ok(200);
+            let deleted = write_if(&app, Method::DELETE, &uri, &format!("W/{new_tag}"), None).await;
+            assert_eq!(deleted.status, 204, "{uri}");
+            app.get(&uri).await.problem(404);
+        }
+    }
 }

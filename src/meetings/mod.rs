@@ -37,13 +37,7 @@ fn etag(version: i32) -> HeaderValue {
 /// Whether an `If-Match` / `If-None-Match` value names this version: a list of
 /// tags, weak or strong, or `*`.
 fn tag_matches(given: &HeaderValue, version: i32) -> bool {
-    let current = format!("\"{version}\"");
-    given
-        .to_str()
-        .unwrap_or_default()
-        .split(',')
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == current)
+    crate::etag::names(given, &format!("\"{version}\""))
 }
 
 /// Honours `If-Match`: the write goes ahead only on the version the client last saw.
