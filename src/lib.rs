@@ -145,6 +145,29 @@ pub fn app(state: AppState) -> Router {
         .layer(client_ip.into_extension())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
+}
+
+/// Longest client `X-Request-Id` taken as it is.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// A client's `X-Request-Id` is kept, logged and stored only when it is 1 to 128
+/// visible ASCII characters; any other is replaced by a generated one, so a client
+/// cannot write what it likes into the logs and the history.
+async fn drop_unusable_request_id(
+    mut request: Request<axum::body::Body>,
+) -> Request<axum::body::Body> {
+    let usable = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+    };
+    let headers = request.headers_mut();
+    if headers.get_all(&REQUEST_ID).iter().count() > 1
+        || headers.get(&REQUEST_ID).is_some_and(|value| !usable(value))
+    {
+        headers.remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// Request spans, named by route template and carrying the request id. Applied as

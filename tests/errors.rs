@@ -452,4 +452,24 @@ async fn request_ids_are_echoed() {
     assert_eq!(response.headers["x-request-id"], "trace-me-42");
     assert_eq!(response.problem(400)["request_id"], "trace-me-42");
     assert_eq!(response.json["instance"], "/v1/meetings/nope");
+
+    // Too long, or not plain visible ASCII: replaced by a generated id, never echoed.
+    let long = "x".repeat(129);
+    for unusable in [long.as_str(), "two words", "tab\there"] {
+        let response = app
+            .send(
+                Method::GET,
+                "/v1/meetings/nope",
+                &[("x-request-id", unusable)],
+                Vec::new(),
+            )
+            .await;
+        let given = response.headers["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(given, unusable);
+        assert!(uuid::Uuid::parse_str(&given).is_ok(), "{given}");
+        assert_eq!(response.problem(400)["request_id"], given.as_str());
+    }
 }
