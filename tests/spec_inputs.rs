@@ -151,7 +151,13 @@ fn times_valid_by_the_spec_are_accepted() {
 
 #[test]
 fn not_blank_means_what_trim_means() {
-    let spec = schema("SearchQuery");
+    for name in ["SearchQuery", "PersonFilter", "NameQuery"] {
+        not_blank_is_trim(name);
+    }
+}
+
+fn not_blank_is_trim(name: &str) {
+    let spec = schema(name);
     let white: Vec<char> = (0..=0x3000u32)
         .chain([0xFEFF])
         .filter_map(char::from_u32)
@@ -160,11 +166,11 @@ fn not_blank_means_what_trim_means() {
     for c in white {
         let text = format!("{c}{c}");
         assert!(text.trim().is_empty());
-        assert!(!spec.is_valid(&json!(text)), "spec accepts {:?}", c);
+        assert!(!spec.is_valid(&json!(text)), "{name} accepts {:?}", c);
     }
     for text in ["a", " a ", "\u{FEFF}", "-"] {
         assert!(!text.trim().is_empty());
-        assert!(spec.is_valid(&json!(text)), "spec refuses {text:?}");
+        assert!(spec.is_valid(&json!(text)), "{name} refuses {text:?}");
     }
 }
 
