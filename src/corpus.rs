@@ -178,10 +178,11 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "people",
     "meetings",
     "meeting_country_pairs",
+    "meeting_participant_summaries",
     "sources",
     "participants",
     "statements",

@@ -376,3 +376,159 @@ async fn country_lists_follow_every_change_to_a_meetings_countries_and_date() {
     .unwrap();
     assert_eq!(strays, 0);
 }
+
+/// Counts meetings whose stored participant summary differs from one computed afresh.
+async fn stale_summaries(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM meetings m
+           LEFT JOIN meeting_participant_summaries s ON s.meeting_id = m.id
+          WHERE coalesce(s.participants::text, '[]') IS DISTINCT FROM participant_summary(m.id)::text",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+/// Summaries show participants from `meeting_participant_summaries`, which triggers
+/// rebuild on every write to participants and every change of a person's name.
+#[tokio::test]
+async fn summaries_follow_participants_and_the_names_of_their_people() {
+    let app = TestApp::spawn().await;
+    let doc = app.create_meeting(&seed_meeting()).await;
+    let id = doc["id"].as_str().unwrap().to_owned();
+    let other = app
+        .create_meeting(&meeting("Other talks", "2020-01-01", &["CUB", "VNM"]))
+        .await;
+    assert_eq!(stale_summaries(&app).await, 0);
+    let summary = |body: &Value, id: &str| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["participants"]
+            .clone()
+    };
+    let listed = app.get("/v1/meetings").await;
+    let before = summary(listed.ok(200), &id);
+    assert_eq!(before.as_array().unwrap().len(), 4);
+    assert_eq!(before[0]["name"], "Miguel Díaz-Canel");
+    assert_eq!(
+        before[3]["name"],
+        "Russian-Cuban Intergovernmental Commission"
+    );
+
+    // Added, edited and removed participants.
+    app.post(
+        &format!("/v1/meetings/{id}/participants"),
+        &json!({"name": "Bruno Rodríguez", "country": "CUB", "role": "Foreign Minister"}),
+    )
+    .await
+    .ok(201);
+    let second = doc["participants"][1]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/v1/participants/{second}"),
+        &json!({"role": "Deputy Prime Minister"}),
+    )
+    .await
+    .ok(200);
+    let third = doc["participants"][2]["id"].as_str().unwrap();
+    app.delete(&format!("/v1/participants/{third}"))
+        .await
+        .ok(204);
+    let listed = app.get("/v1/meetings").await;
+    let after = summary(listed.ok(200), &id);
+    let roles: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "President of Cuba",
+            "Deputy Prime Minister",
+            "members",
+            "Foreign Minister"
+        ]
+    );
+
+    // A person renamed is renamed in every meeting's summary.
+    let person = doc["participants"][0]["person"]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/v1/people/{person}"),
+        &json!({"name": "Miguel Mario Díaz-Canel Bermúdez"}),
+    )
+    .await
+    .ok(200);
+    let listed = app.get("/v1/meetings?country=CUB").await;
+    assert_eq!(
+        summary(listed.ok(200), &id)[0]["name"],
+        "Miguel Mario Díaz-Canel Bermúdez"
+    );
+
+    // A meeting deleted takes its summary with it; the others are untouched.
+    app.delete(&format!("/v1/meetings/{id}")).await.ok(204);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM meeting_participant_summaries")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+    let listed = app.get("/v1/meetings").await;
+    assert_eq!(
+        summary(listed.ok(200), other["id"].as_str().unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(stale_summaries(&app).await, 0);
+}
+
+/// Writers adding participants to one meeting at once take turns on its summary, and
+/// each sees what the one before it committed.
+#[tokio::test]
+async fn concurrent_participants_all_reach_the_summary() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .create_meeting(&meeting("Crowded talks", "2024-02-02", &["CUB"]))
+        .await;
+    let uri = format!("/v1/meetings/{}/participants", doc["id"].as_str().unwrap());
+    let writers = (0..8).map(|i| {
+        let (app, uri) = (&app, uri.clone());
+        async move {
+            app.post(
+                &uri,
+                &json!({"name": format!("Delegate {i}"), "country": "VNM"}),
+            )
+            .await
+            .status
+        }
+    });
+    for status in futures::future::join_all(writers).await {
+        assert_eq!(status, 201);
+    }
+    assert_eq!(stale_summaries(&app).await, 0);
+    let listed = app.get("/v1/meetings").await;
+    assert_eq!(
+        listed.ok(200)["items"][0]["participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        9
+    );
+
+    // Edits of different participants of one meeting lock different rows, yet the
+    // summary ends with every edit.
+    let seeded = app.create_meeting(&seed_meeting()).await;
+    let edits = seeded["participants"].as_array().unwrap().iter().map(|p| {
+        let uri = format!("/v1/participants/{}", p["id"].as_str().unwrap());
+        let app = &app;
+        async move { app.patch(&uri, &json!({"role": "Negotiator"})).await.status }
+    });
+    for status in futures::future::join_all(edits).await {
+        assert_eq!(status, 200);
+    }
+    assert_eq!(stale_summaries(&app).await, 0);
+}

@@ -136,13 +136,8 @@ pub const SUMMARY_JSON: &str = "json_build_object(
     'host_country', m.host_country,
     'countries', m.countries,
     'topics', m.topics,
-    'participants', coalesce((SELECT json_agg(json_build_object(
-                                     'person_id', p.person_id,
-                                     'name', coalesce(pe.name, p.organization),
-                                     'role', p.role, 'country', p.country, 'side', p.side)
-                                 ORDER BY p.position, p.id)
-                              FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
-                              WHERE p.meeting_id = m.id), '[]'),
+    'participants', coalesce((SELECT s.participants FROM meeting_participant_summaries s
+                              WHERE s.meeting_id = m.id), '[]'),
     'version', m.version)";
 
 /// Where the last page ended: by rank when searching, by date otherwise.
