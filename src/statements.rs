@@ -268,9 +268,9 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(
         return Ok(Some(whole));
     }
     match number.as_f64() {
-        Some(value) if value >= 0.0 && value.fract() == 0.0 && value < u32::MAX as f64 => {
-            Ok(Some(value as usize))
-        }
+        // Any whole number is an index, as the spec's `integer` has it; one past every
+        // participant (however far) is refused later as naming no participant.
+        Some(value) if value >= 0.0 && value.fract() == 0.0 => Ok(Some(value as usize)),
         _ => Err(serde::de::Error::custom(format!(
             "`{number}` is not a whole number from 0"
         ))),

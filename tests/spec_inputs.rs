@@ -195,4 +195,21 @@ async fn an_integer_written_with_a_fraction_is_still_an_integer() {
             "{index}"
         );
     }
+    // However large, a whole number is an index: one naming no participant.
+    for index in [
+        json!(45473308959626.0_f64),
+        json!(45473308959626_u64),
+        json!(1e30),
+    ] {
+        doc["statements"][0]["speaker_participant"] = index.clone();
+        let refused = app.post("/v1/meetings", &doc).await;
+        let message = refused.problem(422)["errors"][0]["message"].clone();
+        assert!(
+            message
+                .as_str()
+                .unwrap()
+                .starts_with("there is no participant "),
+            "{index}: {message}"
+        );
+    }
 }
