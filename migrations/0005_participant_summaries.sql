@@ -25,7 +25,10 @@ BEGIN
     END IF;
     -- Writers of one meeting take turns here, and the next statement reads what the
     -- writer before committed: under READ COMMITTED it takes its snapshot after the lock.
-    PERFORM 1 FROM meetings WHERE id = ANY (meeting_ids) ORDER BY id FOR UPDATE;
+    -- NO KEY UPDATE, like every row lock the API takes before an edit, leaves rows that
+    -- refer to the locked one free to be written: a rename holding its person and
+    -- waiting here never waits on a writer whose foreign-key check waits on that person.
+    PERFORM 1 FROM meetings WHERE id = ANY (meeting_ids) ORDER BY id FOR NO KEY UPDATE;
     INSERT INTO meeting_participant_summaries (meeting_id, participants)
     SELECT m.id, participant_summary(m.id) FROM meetings m WHERE m.id = ANY (meeting_ids)
     ON CONFLICT (meeting_id) DO UPDATE SET participants = EXCLUDED.participants;

@@ -20,14 +20,25 @@ pub fn of(body: &str) -> String {
     format!("\"{hex}\"")
 }
 
-/// Whether an `If-Match` / `If-None-Match` value names `current`: a list of tags,
-/// weak or strong, or `*`.
+/// Whether an `If-None-Match` value names `current`: a list of tags, weak or strong
+/// (RFC 9110's weak comparison), or `*`.
 pub fn names(given: &HeaderValue, current: &str) -> bool {
     given
         .to_str()
         .unwrap_or_default()
         .split(',')
         .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == current)
+}
+
+/// Whether an `If-Match` value names `current`: RFC 9110's strong comparison, so a
+/// weak tag (`W/"…"`) never matches; or `*`.
+pub fn names_strongly(given: &HeaderValue, current: &str) -> bool {
+    given
+        .to_str()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
         .any(|tag| tag == "*" || tag == current)
 }
 
@@ -68,16 +79,16 @@ pub enum Table {
 impl Table {
     fn lock_sql(self) -> &'static str {
         match self {
-            Table::Participants => "SELECT 1 FROM participants WHERE id = $1 FOR UPDATE",
-            Table::Statements => "SELECT 1 FROM statements WHERE id = $1 FOR UPDATE",
-            Table::Agreements => "SELECT 1 FROM agreements WHERE id = $1 FOR UPDATE",
-            Table::People => "SELECT 1 FROM people WHERE id = $1 FOR UPDATE",
+            Table::Participants => "SELECT 1 FROM participants WHERE id = $1 FOR NO KEY UPDATE",
+            Table::Statements => "SELECT 1 FROM statements WHERE id = $1 FOR NO KEY UPDATE",
+            Table::Agreements => "SELECT 1 FROM agreements WHERE id = $1 FOR NO KEY UPDATE",
+            Table::People => "SELECT 1 FROM people WHERE id = $1 FOR NO KEY UPDATE",
         }
     }
 }
 
-/// Honours `If-Match` on a write: locks the row, so nobody changes it between the
-/// check and the write, then refuses with 412 unless the tag names what `current`
+/// Honours `If-Match` on a write: locks the row (`FOR NO KEY UPDATE`: nobody changes it
+/// between the check and the write, while rows referring to it can still be written), then refuses with 412 unless the tag names what `current`
 /// (the resource's `GET` representation, read after the lock) holds. Without
 /// `If-Match` it does nothing.
 pub async fn require_current<F>(
@@ -99,7 +110,7 @@ where
         .execute(&mut *conn)
         .await?;
     let body = current(conn).await?;
-    if names(wanted, &of(&body)) {
+    if names_strongly(wanted, &of(&body)) {
         Ok(())
     } else {
         Err(ApiError::PreconditionFailed(format!(
@@ -113,6 +124,10 @@ where
 mod tests {
     use super::*;
 
+    fn list_strong(tag: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("\"0\", {tag}")).unwrap()
+    }
+
     #[test]
     fn tags_name_exactly_their_representation() {
         let tag = of(r#"{"id":1}"#);
@@ -123,5 +138,10 @@ mod tests {
         assert!(names(&list, &tag));
         assert!(names(&HeaderValue::from_static("*"), &tag));
         assert!(!names(&HeaderValue::from_static("\"0\""), &tag));
+        assert!(!names_strongly(
+            &HeaderValue::from_str(&format!("W/{tag}")).unwrap(),
+            &tag
+        ));
+        assert!(names_strongly(&list_strong(&tag), &tag));
     }
 }

@@ -92,8 +92,10 @@ pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let client_ip = state.settings.client_ip_source.clone();
     // Past this many requests in flight, more are shed with 503 rather than queued
-    // without bound; one semaphore is shared by every API route. Health probes and
-    // metrics stay outside it, so an instance that is busy is not taken for dead.
+    // without bound; one semaphore is shared by every API route. It is the API's
+    // outermost layer, so a request past it is shed before its key is checked or its
+    // body read. Health probes and metrics stay outside it, so an instance that is
+    // busy is not taken for dead.
     let capacity = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(problems::overloaded))
         .load_shed()
@@ -116,11 +118,6 @@ pub fn app(state: AppState) -> Router {
         .merge(export::router())
         .layer(answered_in_time())
         .merge(import::router())
-        .layer(capacity);
-    Router::new()
-        .merge(api)
-        .merge(system::router().layer(answered_in_time()))
-        .route("/metrics", axum::routing::get(telemetry::render))
         .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -131,14 +128,15 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             replica::stamp_writes,
-        ))
-        .layer(middleware::from_fn(telemetry::track))
-        .layer(trace_layer())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            access::identify,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        ));
+    let api = observed(api, &state).layer(capacity);
+    let probes = system::router()
+        .layer(answered_in_time())
+        .route("/metrics", axum::routing::get(telemetry::render));
+    let probes = observed(probes, &state);
+    Router::new()
+        .merge(probes)
+        .merge(api)
         .with_state(state)
         .layer(CatchPanicLayer::custom(problems::panic))
         .layer(middleware::from_fn(problems::finish))
@@ -146,6 +144,19 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_unusable_request_id))
+}
+
+/// What every route has: metrics, a span, the caller identified (and rate limited on
+/// `/v1/`), and the body limit.
+fn observed(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router
+        .layer(middleware::from_fn(telemetry::track))
+        .layer(trace_layer())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::identify,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Longest client `X-Request-Id` taken as it is.

@@ -327,7 +327,7 @@ async fn update(
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
                                               'role', role, 'country', country, 'side', side)::jsonb
-         FROM participants WHERE id = $1 FOR UPDATE",
+         FROM participants WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *tx)

@@ -195,7 +195,7 @@ async fn update(
     )
     .await?;
     let current: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT (person_json(pe)::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR UPDATE",
+        "SELECT (person_json(pe)::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR NO KEY UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *tx)

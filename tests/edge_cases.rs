@@ -82,7 +82,7 @@ async fn dates_and_times_outside_what_can_be_stored_are_refused() {
 }
 
 #[tokio::test]
-async fn if_none_match_takes_weak_tags_lists_and_star() {
+async fn if_none_match_takes_weak_tags_lists_and_star_and_if_match_only_strong() {
     let app = TestApp::spawn().await;
     let doc = app.create_meeting(&seed_meeting()).await;
     let uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
@@ -107,15 +107,20 @@ async fn if_none_match_takes_weak_tags_lists_and_star() {
         )
         .await;
     weak.problem(412);
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &uri,
-            &[("authorization", &auth), ("if-match", "W/\"1\"")],
-            Vec::new(),
-        )
-        .await;
-    assert_eq!(deleted.status, 204);
+    // If-Match compares strongly (RFC 9110 13.1.1): even the current tag, made weak,
+    // does not match.
+    for tag in ["W/\"1\"", "\"0\", \"1\""] {
+        let expected = if tag.starts_with('W') { 412 } else { 204 };
+        let answer = app
+            .send(
+                Method::DELETE,
+                &uri,
+                &[("authorization", &auth), ("if-match", tag)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(answer.status, expected, "{tag}");
+    }
 }
 
 #[tokio::test]
@@ -362,7 +367,11 @@ async fn participants_statements_agreements_and_people_carry_etags_and_honour_if
                 .await
                 .problem(412);
             app.get(&uri).await.ok(200);
-            let deleted = write_if(&app, Method::DELETE, &uri, &format!("W/{new_tag}"), None).await;
+            // If-Match compares strongly: a weak tag never matches.
+            write_if(&app, Method::DELETE, &uri, &format!("W/{new_tag}"), None)
+                .await
+                .problem(412);
+            let deleted = write_if(&app, Method::DELETE, &uri, &new_tag, None).await;
             assert_eq!(deleted.status, 204, "{uri}");
             app.get(&uri).await.problem(404);
         }

@@ -33,6 +33,16 @@ async fn requests_beyond_capacity_are_shed_with_503() {
     let shed = app.get("/v1/meetings").await;
     shed.problem(503);
     assert_eq!(shed.headers["retry-after"], "1");
+    // Shed before anything else runs: a key that would be refused is never looked up.
+    let unchecked = app
+        .send(
+            axum::http::Method::GET,
+            "/v1/meetings",
+            &[("authorization", "Bearer not-a-key")],
+            Vec::new(),
+        )
+        .await;
+    unchecked.problem(503);
     // Probes and metrics are never shed: a busy instance is not a dead one.
     for probe in ["/health", "/ready", "/metrics"] {
         assert_eq!(app.get(probe).await.status, 200, "{probe} at capacity");

@@ -532,3 +532,41 @@ async fn concurrent_participants_all_reach_the_summary() {
     }
     assert_eq!(stale_summaries(&app).await, 0);
 }
+
+/// A rename rebuilds the summaries of the person's meetings while others write to those
+/// meetings naming the same person: they take turns, and neither side deadlocks.
+#[tokio::test]
+async fn renames_and_writes_to_the_same_meetings_do_not_deadlock() {
+    let app = TestApp::spawn().await;
+    let doc = app.create_meeting(&seed_meeting()).await;
+    let meeting = doc["id"].as_str().unwrap().to_owned();
+    let person = doc["participants"][0]["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let people_uri = format!("/v1/people/{person}");
+    let participants_uri = format!("/v1/meetings/{meeting}/participants");
+    let statements_uri = format!("/v1/meetings/{meeting}/statements");
+    for round in 0..10 {
+        let name = json!({"name": format!("Miguel Díaz-Canel {round}")});
+        let joins = json!({"person_id": person, "role": format!("Round {round}")});
+        let says = json!({"person_id": person, "text": format!("Said in round {round}.")});
+        let rename = app.patch(&people_uri, &name);
+        let join = app.post(&participants_uri, &joins);
+        let say = app.post(&statements_uri, &says);
+        let (renamed, joined, said) = tokio::join!(rename, join, say);
+        assert_eq!(
+            (
+                renamed.status.as_u16(),
+                joined.status.as_u16(),
+                said.status.as_u16()
+            ),
+            (200, 201, 201),
+            "round {round}: {} {} {}",
+            renamed.text,
+            joined.text,
+            said.text
+        );
+    }
+    assert_eq!(stale_summaries(&app).await, 0);
+}

@@ -34,8 +34,8 @@ fn etag(version: i32) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("a quoted number is a valid header")
 }
 
-/// Whether an `If-Match` / `If-None-Match` value names this version: a list of
-/// tags, weak or strong, or `*`.
+/// Whether an `If-None-Match` value names this version: a list of tags, weak or
+/// strong, or `*`.
 fn tag_matches(given: &HeaderValue, version: i32) -> bool {
     crate::etag::names(given, &format!("\"{version}\""))
 }
@@ -46,7 +46,7 @@ fn check_if_match(headers: &HeaderMap, version: i32) -> ApiResult<()> {
         return Ok(());
     };
     let current = format!("\"{version}\"");
-    if tag_matches(wanted, version) {
+    if crate::etag::names_strongly(wanted, &current) {
         Ok(())
     } else {
         Err(ApiError::PreconditionFailed(format!(
