@@ -38,9 +38,17 @@ CREATE TRIGGER meeting_country_pairs_changed AFTER UPDATE OF countries, date ON 
     WHEN (OLD.countries IS DISTINCT FROM NEW.countries OR OLD.date IS DISTINCT FROM NEW.date)
     EXECUTE FUNCTION meeting_country_pairs_sync();
 
-INSERT INTO meeting_country_pairs (a, b, date, meeting_id)
-SELECT DISTINCT x.a, y.b, m.date, m.id
-  FROM meetings m, unnest(m.countries) AS x(a), unnest(m.countries) AS y(b)
- WHERE x.a <= y.b;
+-- Fills the table for every meeting at once: here, and after a bulk load that ran
+-- with the triggers off (`chancery generate`).
+CREATE FUNCTION fill_meeting_country_pairs() RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO meeting_country_pairs (a, b, date, meeting_id)
+    SELECT DISTINCT x.a, y.b, m.date, m.id
+      FROM meetings m, unnest(m.countries) AS x(a), unnest(m.countries) AS y(b)
+     WHERE x.a <= y.b
+    ON CONFLICT DO NOTHING;
+$$;
+
+SELECT fill_meeting_country_pairs();
 
 ANALYZE meeting_country_pairs;

@@ -76,8 +76,16 @@ CREATE TRIGGER people_summarised_on_rename AFTER UPDATE ON people
     REFERENCING OLD TABLE AS old_people NEW TABLE AS new_people
     FOR EACH STATEMENT EXECUTE FUNCTION people_renamed();
 
-INSERT INTO meeting_participant_summaries (meeting_id, participants)
-SELECT p.meeting_id, participant_summary(p.meeting_id)
-  FROM (SELECT DISTINCT meeting_id FROM participants) p;
+-- Fills the table for every meeting at once: here, and after a bulk load that ran
+-- with the triggers off (`chancery generate`).
+CREATE FUNCTION fill_participant_summaries() RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO meeting_participant_summaries (meeting_id, participants)
+    SELECT p.meeting_id, participant_summary(p.meeting_id)
+      FROM (SELECT DISTINCT meeting_id FROM participants) p
+    ON CONFLICT (meeting_id) DO UPDATE SET participants = EXCLUDED.participants;
+$$;
+
+SELECT fill_participant_summaries();
 
 ANALYZE meeting_participant_summaries;

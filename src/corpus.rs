@@ -66,10 +66,22 @@ pub async fn generate(pool: &PgPool, plan: Plan) -> anyhow::Result<Totals> {
             .execute(pool)
             .await?;
     }
+    // Likewise the tables the triggers keep (country pairs, participant summaries) are
+    // filled once from the loaded rows, not row by row as they arrive.
+    for statement in TRIGGERS_OFF {
+        sqlx::query(statement).execute(pool).await?;
+    }
     let loaded = load(pool, plan).await;
     let rebuilt = rebuild(pool, &indexes, plan.jobs).await;
+    let mut derived = Ok(());
+    for statement in TRIGGERS_ON {
+        if let Err(error) = sqlx::query(statement).execute(pool).await {
+            derived = Err(error).context("filling the tables the triggers keep");
+        }
+    }
     let mut totals = loaded?;
     rebuilt?;
+    derived?;
     totals.loading = started.elapsed();
 
     // Vacuum too: it empties the GIN indexes' pending lists and marks pages all-visible,
@@ -177,6 +189,22 @@ async fn rebuild(pool: &PgPool, indexes: &[(String, String)], jobs: usize) -> an
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+/// Turns off the triggers that keep derived tables, for the load.
+const TRIGGERS_OFF: [&str; 2] = [
+    "ALTER TABLE meetings DISABLE TRIGGER USER",
+    "ALTER TABLE participants DISABLE TRIGGER USER",
+];
+
+/// Fills the derived tables from what was loaded (once the planner knows how much
+/// that is), then turns their triggers back on.
+const TRIGGERS_ON: [&str; 5] = [
+    "ANALYZE meetings, participants, people",
+    "SELECT fill_meeting_country_pairs()",
+    "SELECT fill_participant_summaries()",
+    "ALTER TABLE meetings ENABLE TRIGGER USER",
+    "ALTER TABLE participants ENABLE TRIGGER USER",
+];
 
 const TABLES: [&str; 8] = [
     "people",
