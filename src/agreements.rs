@@ -207,14 +207,9 @@ async fn update(
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Agreements,
-        id,
-        "agreement",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Agreements, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, (agreement_json(a)::jsonb - 'id' - 'meeting_id') FROM agreements a WHERE id = $1 FOR UPDATE",
@@ -269,14 +264,9 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Agreements,
-        id,
-        "agreement",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Agreements, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM agreements WHERE id = $1 RETURNING meeting_id")

@@ -77,6 +77,16 @@ pub enum Table {
 }
 
 impl Table {
+    /// What one row is called in messages.
+    fn what(self) -> &'static str {
+        match self {
+            Table::Participants => "participant",
+            Table::Statements => "statement",
+            Table::Agreements => "agreement",
+            Table::People => "person",
+        }
+    }
+
     fn lock_sql(self) -> &'static str {
         match self {
             Table::Participants => "SELECT 1 FROM participants WHERE id = $1 FOR NO KEY UPDATE",
@@ -96,7 +106,6 @@ pub async fn require_current<F>(
     headers: &HeaderMap,
     table: Table,
     id: Uuid,
-    what: &str,
     current: F,
 ) -> ApiResult<()>
 where
@@ -109,13 +118,13 @@ where
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let body = current(conn).await?;
-    if names_strongly(wanted, &of(&body)) {
+    let tag = of(&current(conn).await?);
+    if names_strongly(wanted, &tag) {
         Ok(())
     } else {
         Err(ApiError::PreconditionFailed(format!(
-            "the {what} has changed: its current ETag is {}; fetch it again and retry",
-            of(&body)
+            "the {} has changed: its current ETag is {tag}; fetch it again and retry",
+            table.what()
         )))
     }
 }

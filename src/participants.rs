@@ -315,14 +315,9 @@ async fn update(
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Participants,
-        id,
-        "participant",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Participants, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
@@ -391,14 +386,9 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Participants,
-        id,
-        "participant",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Participants, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM participants WHERE id = $1 RETURNING meeting_id")

@@ -185,14 +185,9 @@ async fn update(
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::People,
-        id,
-        "person",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::People, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let current: Option<serde_json::Value> = sqlx::query_scalar(
         "SELECT (person_json(pe)::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR NO KEY UPDATE",

@@ -350,14 +350,9 @@ async fn update(
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Statements,
-        id,
-        "statement",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Statements, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let current: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
         "SELECT meeting_id, position, jsonb_build_object(
@@ -432,14 +427,9 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(
-        &mut tx,
-        &headers,
-        Table::Statements,
-        id,
-        "statement",
-        async |conn| fetch(conn, id).await,
-    )
+    etag::require_current(&mut tx, &headers, Table::Statements, id, async |conn| {
+        fetch(conn, id).await
+    })
     .await?;
     let meeting_id: Option<Uuid> =
         sqlx::query_scalar("DELETE FROM statements WHERE id = $1 RETURNING meeting_id")

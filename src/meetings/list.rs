@@ -180,10 +180,7 @@ impl MeetingFilters {
         // Filtered by country and listed by date, the page is a range of the pairs'
         // key: (a, b, date, id) for two of the countries, or for one and itself. When
         // the pair is the whole filter, the page comes from that key alone.
-        let pair = match (&search, self.country_pair()) {
-            (None, Some(pair)) => Some(pair),
-            _ => None,
-        };
+        let pair = self.country_pair().filter(|_| search.is_none());
         let (date_column, id_column) = match pair {
             Some((a, b, covers_countries)) => {
                 let alone = covers_countries && self.only_countries();
