@@ -448,3 +448,27 @@ pub fn meeting(title: &str, date: &str, countries: &[&str]) -> Value {
         .collect();
     serde_json::json!({"title": title, "date": date, "kind": "bilateral", "participants": participants})
 }
+
+/// How far the tables the triggers keep have drifted from what they are derived from:
+/// (meetings whose stored participant summary differs from one computed afresh,
+/// country pairs missing, country pairs that should not be there). All zero when they
+/// are in step.
+pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "WITH pairs AS (
+            SELECT x AS a, y AS b, m.date, m.id AS meeting_id
+              FROM meetings m, unnest(m.countries) x, unnest(m.countries) y WHERE x <= y)
+         SELECT
+           (SELECT count(*) FROM meetings m
+              LEFT JOIN meeting_participant_summaries s ON s.meeting_id = m.id
+             WHERE coalesce(s.participants::text, '[]')
+                   IS DISTINCT FROM participant_summary(m.id)::text),
+           (SELECT count(*) FROM (SELECT * FROM pairs
+                                  EXCEPT SELECT a, b, date, meeting_id FROM meeting_country_pairs) missing),
+           (SELECT count(*) FROM (SELECT a, b, date, meeting_id FROM meeting_country_pairs
+                                  EXCEPT SELECT * FROM pairs) stray)",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
