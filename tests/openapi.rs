@@ -24,11 +24,105 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The spec, as JSON.
+/// The spec, as JSON, parsed strictly.
 fn load_spec() -> Value {
     let text = std::fs::read_to_string(manifest_dir().join("openapi.yaml"))
         .expect("openapi.yaml at the project root");
-    serde_norway::from_str(&text).expect("openapi.yaml is valid YAML")
+    strict_yaml(&text).unwrap_or_else(|error| panic!("openapi.yaml is not strict YAML: {error}"))
+}
+
+/// YAML as JSON, refusing what a lenient parser lets through: a mapping key given twice
+/// (serde_norway keeps the last when it deserializes straight into JSON), keys that
+/// differ in YAML but collide as JSON object keys (`200` and `'200'`), keys that are
+/// not scalars, and tags. serde_norway's own `Value` refuses exact duplicates with the
+/// key's place; the conversion refuses the rest with a JSON-pointer-like path.
+fn strict_yaml(text: &str) -> Result<Value, String> {
+    let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    yaml_to_json(&yaml, "")
+}
+
+fn yaml_to_json(yaml: &serde_norway::Value, path: &str) -> Result<Value, String> {
+    use serde_norway::Value as Yaml;
+    Ok(match yaml {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(b) => Value::Bool(*b),
+        Yaml::Number(_) | Yaml::String(_) => {
+            serde_json::to_value(yaml).map_err(|e| format!("{path}: {e}"))?
+        }
+        Yaml::Sequence(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| yaml_to_json(item, &format!("{path}/{index}")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Yaml::Mapping(mapping) => {
+            let mut object = serde_json::Map::new();
+            for (key, value) in mapping {
+                let key = match key {
+                    Yaml::String(s) => s.clone(),
+                    Yaml::Number(n) => n.to_string(),
+                    Yaml::Bool(b) => b.to_string(),
+                    Yaml::Null => "null".to_owned(),
+                    _ => return Err(format!("{path}: a mapping key that is not a scalar")),
+                };
+                let child = format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let value = yaml_to_json(value, &child)?;
+                if object.insert(key.clone(), value).is_some() {
+                    return Err(format!("{path}: the key `{key}` is given twice"));
+                }
+            }
+            Value::Object(object)
+        }
+        Yaml::Tagged(tagged) => return Err(format!("{path}: a tag ({})", tagged.tag)),
+    })
+}
+
+#[test]
+fn the_strict_yaml_parse_refuses_duplicate_keys_and_passes_the_spec() {
+    assert_eq!(
+        strict_yaml("a: 1\nb: [x, {c: true}]\n").unwrap(),
+        json!({"a": 1, "b": ["x", {"c": true}]})
+    );
+    for (yaml, expected) in [
+        ("a: 1\na: 2\n", "duplicate entry with key \"a\""),
+        (
+            "paths:\n  /x:\n    post:\n      responses:\n        '200':\n          headers: {}\n          \
+             content: {}\n          headers: {}\n",
+            "duplicate entry with key \"headers\"",
+        ),
+        (
+            "- {a: 1}\n- {b: 1, b: 1}\n",
+            "duplicate entry with key \"b\"",
+        ),
+        (
+            "r:\n  200: a\n  '200': b\n",
+            "/r: the key `200` is given twice",
+        ),
+        (
+            "r:\n  true: a\n  'true': b\n",
+            "/r: the key `true` is given twice",
+        ),
+        ("r:\n  [1]: a\n", "/r: a mapping key that is not a scalar"),
+        ("r: !thing 1\n", "/r: a tag (!thing)"),
+    ] {
+        let error = strict_yaml(yaml).expect_err(yaml);
+        assert!(error.contains(expected), "{yaml:?}: {error}");
+    }
+    // The lenient parse this replaces keeps the last of two keys without a word.
+    let lenient: Value = serde_norway::from_str("a: 1\na: 2\n").unwrap();
+    assert_eq!(lenient, json!({"a": 2}));
+
+    let spec = load_spec();
+    assert_eq!(
+        spec["paths"]["/v1/import"]["post"]["responses"]["200"]["headers"]
+            .as_object()
+            .map(|headers| headers.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![
+            "Chancery-Consistency".into(),
+            "Idempotent-Replayed".into()
+        ])
+    );
 }
 
 /// Follows `$ref`s within the spec until a value without one.
@@ -802,7 +896,7 @@ async fn every_operation_answers_as_documented() {
     assert_eq!(c.get("/ready").await.status, 200);
     let served = c.get("/openapi.yaml").await;
     assert_eq!(served.status, 200);
-    let served: Value = serde_norway::from_str(&served.text).unwrap();
+    let served = strict_yaml(&served.text).unwrap();
     assert_eq!(served, spec, "/openapi.yaml serves the file at the root");
     assert_eq!(c.get("/docs").await.status, 200);
     assert_eq!(c.get("/metrics").await.status, 200);
