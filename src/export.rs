@@ -19,11 +19,26 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/export", get(export))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum Format {
+    #[default]
     Ndjson,
     Csv,
 }
+
+/// The export's own parameters, beside the meetings-list filters.
+#[derive(serde::Deserialize)]
+struct Options {
+    #[serde(default)]
+    format: Format,
+    /// Starts a CSV with a UTF-8 byte order mark, without which Excel reads UTF-8 as
+    /// its local code page and garbles "Díaz-Canel".
+    #[serde(default)]
+    bom: bool,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The CSV columns: one row per meeting, lists joined with "; " inside a cell.
 const CSV_COLUMNS: &str = "id, date, end_date, title, kind, city, location_country, host_country, \
@@ -73,26 +88,33 @@ type CsvRow = (
     Option<String>,
 );
 
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage
+/// return first) is prefixed with `'`, as OWASP recommends against CSV injection, so
+/// `=HYPERLINK(...)` shows as text instead of running.
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 fn csv_line(fields: &[&str]) -> Bytes {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     // Writing to memory cannot fail.
-    let _ = writer.write_record(fields);
+    let _ = writer.write_record(fields.iter().map(|cell| neutralised(cell).into_owned()));
     Bytes::from(writer.into_inner().unwrap_or_default())
 }
 
 async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<Response> {
-    let (format, filters): (_, MeetingFilters) = split_query(query.as_deref(), "format")?;
-    let format = match format.as_deref() {
-        None | Some("ndjson") => Format::Ndjson,
-        Some("csv") => Format::Csv,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "invalid query parameter `format`: `{other}` is not one of ndjson, csv"
-            )));
-        }
-    };
+    let (Options { format, bom }, filters): (_, MeetingFilters) =
+        split_query(query.as_deref(), &["format", "bom"])?;
+    if bom && format != Format::Csv {
+        return Err(ApiError::BadRequest(
+            "invalid query parameter `bom`: a byte order mark applies to `format=csv` only".into(),
+        ));
+    }
     if filters.cursor.is_some() {
         return Err(ApiError::BadRequest(
             "`cursor` does not apply to an export, which has no pages".into(),
@@ -111,6 +133,9 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
     });
 
     let body = async_stream::stream! {
+        if bom {
+            yield Ok::<_, sqlx::Error>(Bytes::from_static(UTF8_BOM));
+        }
         if format == Format::Csv {
             yield Ok::<_, sqlx::Error>(csv_line(&CSV_HEADER));
         }
@@ -162,4 +187,19 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
         Body::from_stream(body),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralised;
+
+    #[test]
+    fn every_formula_lead_is_prefixed_and_nothing_else_is() {
+        for lead in ["=", "+", "-", "@", "\t", "\r"] {
+            assert_eq!(neutralised(&format!("{lead}1+1")), format!("'{lead}1+1"));
+        }
+        for plain in ["", "Havana", "1+1", " =1", "'=1", "2021-10-12"] {
+            assert_eq!(neutralised(plain), plain);
+        }
+    }
 }

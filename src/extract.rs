@@ -253,30 +253,35 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
-/// Parses one query parameter (`format`, `group_by`) apart from the rest, which are
-/// the filters `F`, so endpoints share a filter type without sharing its extra keys.
-pub fn split_query<F: DeserializeOwned>(
+/// Parses an endpoint's own query parameters `O` (`format`, `bom`, `group_by`), named
+/// in `own`, apart from the rest, which are the filters `F`, so endpoints share a
+/// filter type without sharing their extra keys. Each own parameter is given at most once.
+pub fn split_query<O: DeserializeOwned, F: DeserializeOwned>(
     query: Option<&str>,
-    name: &str,
-) -> Result<(Option<String>, F), ApiError> {
-    require_utf8(query.unwrap_or_default())?;
-    let mut own = None;
+    own: &[&str],
+) -> Result<(O, F), ApiError> {
+    let query = query.unwrap_or_default();
+    require_utf8(query)?;
+    let mut mine = form_urlencoded::Serializer::new(String::new());
+    let mut seen: Vec<&str> = Vec::new();
     let mut rest = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if key == name {
-            if own.is_some() {
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match own.iter().find(|name| **name == key) {
+            Some(name) if seen.contains(name) => {
                 return Err(ApiError::BadRequest(format!(
                     "invalid query parameter `{name}`: give it once"
                 )));
             }
-            own = Some(value.into_owned());
-        } else {
-            rest.append_pair(&key, &value);
+            Some(name) => {
+                seen.push(name);
+                mine.append_pair(&key, &value);
+            }
+            None => {
+                rest.append_pair(&key, &value);
+            }
         }
     }
-    let rest = rest.finish();
-    let filters = parse_query(&rest)?;
-    Ok((own, filters))
+    Ok((parse_query(&mine.finish())?, parse_query(&rest.finish())?))
 }
 
 /// Refuses a query whose percent-decoded bytes are not UTF-8 (`%FF%FE`): decoding

@@ -79,8 +79,14 @@ fn agreement_grouping(group_by: &str) -> Option<Grouping> {
     }
 }
 
+/// The one parameter of the stats endpoints beside the list filters.
+#[derive(serde::Deserialize)]
+struct GroupBy {
+    group_by: Option<String>,
+}
+
 fn group_by(
-    given: Option<String>,
+    GroupBy { group_by: given }: GroupBy,
     allowed: &str,
     lookup: fn(&str) -> Option<Grouping>,
 ) -> ApiResult<Grouping> {
@@ -120,13 +126,13 @@ async fn counts(
 }
 
 async fn meetings(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<JsonText> {
-    let (given, filters): (_, MeetingFilters) = split_query(query.as_deref(), "group_by")?;
+    let (given, filters): (_, MeetingFilters) = split_query(query.as_deref(), &["group_by"])?;
     let grouping = group_by(given, "year, month, country, kind, topic", meeting_grouping)?;
     counts(&db, grouping, |sql| filters.push_conditions(sql)).await
 }
 
 async fn agreements(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<JsonText> {
-    let (given, filters): (_, AgreementFilters) = split_query(query.as_deref(), "group_by")?;
+    let (given, filters): (_, AgreementFilters) = split_query(query.as_deref(), &["group_by"])?;
     let grouping = group_by(given, "status, kind, party, topic", agreement_grouping)?;
     counts(&db, grouping, |sql| filters.push_conditions(sql)).await
 }

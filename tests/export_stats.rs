@@ -132,3 +132,106 @@ async fn stats_count_what_the_lists_list() {
         .await
         .problem(400);
 }
+
+#[tokio::test]
+async fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+    let app = TestApp::spawn().await;
+    let mut hostile = meeting(
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "2020-01-01",
+        &["CUB", "RUS"],
+    );
+    hostile["participants"][0]["name"] = json!("@SUM(1+1)");
+    hostile["location"] = json!({"city": "+cmd|' /C calc'!A0", "country": "CUB"});
+    hostile["summary"] = json!("-2+3");
+    app.create_meeting(&hostile).await;
+    let mut tabbed = meeting("Tabbed", "2019-01-01", &["FRA"]);
+    tabbed["summary"] = json!("\t=1+1");
+    app.create_meeting(&tabbed).await;
+    app.create_meeting(&meeting("Plain = talks", "2018-01-01", &["FRA"]))
+        .await;
+
+    let csv = app.get("/v1/export?format=csv&sort=date").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text.starts_with("id,"),
+        "no byte order mark unless asked"
+    );
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        &rows[0][3], "Plain = talks",
+        "only a leading sign is touched"
+    );
+    assert_eq!(&rows[1][14], "'\t=1+1");
+    assert_eq!(
+        &rows[2][3],
+        "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    assert_eq!(&rows[2][5], "'+cmd|' /C calc'!A0");
+    assert!(
+        rows[2][10].starts_with("'@SUM(1+1) (Head of State)"),
+        "{}",
+        &rows[2][10]
+    );
+    assert_eq!(&rows[2][14], "'-2+3");
+    // No cell of any row begins with a character a spreadsheet evaluates.
+    for row in &rows {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} would run as a formula"
+            );
+        }
+    }
+
+    // The NDJSON export is data, not a spreadsheet: it keeps values as they are.
+    let ndjson = app.get("/v1/export?sort=date").await;
+    let last: Value = serde_json::from_str(ndjson.text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last["title"],
+        "=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+}
+
+#[tokio::test]
+async fn bom_true_starts_the_csv_with_a_byte_order_mark_for_excel() {
+    let app = TestApp::spawn().await;
+    app.create_meeting(&seed_meeting()).await;
+    let csv = app.get("/v1/export?format=csv&bom=true").await;
+    assert_eq!(csv.status, 200);
+    let body = csv
+        .text
+        .strip_prefix('\u{feff}')
+        .expect("a UTF-8 byte order mark first");
+    assert!(body.starts_with("id,date,"));
+    assert!(body.contains("Miguel Díaz-Canel"));
+    let plain = app.get("/v1/export?format=csv&bom=false").await;
+    assert!(plain.text.starts_with("id,"));
+
+    let problem = app.get("/v1/export?bom=true").await.problem(400).clone();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("`bom`"),
+        "{problem}"
+    );
+    let problem = app
+        .get("/v1/export?format=csv&bom=yes")
+        .await
+        .problem(400)
+        .clone();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("`bom`"),
+        "{problem}"
+    );
+    let problem = app
+        .get("/v1/export?format=csv&bom=true&bom=true")
+        .await
+        .problem(400)
+        .clone();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("give it once"),
+        "{problem}"
+    );
+}

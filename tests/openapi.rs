@@ -898,7 +898,20 @@ async fn every_operation_answers_as_documented() {
     assert_eq!(served.status, 200);
     let served = strict_yaml(&served.text).unwrap();
     assert_eq!(served, spec, "/openapi.yaml serves the file at the root");
-    assert_eq!(c.get("/docs").await.status, 200);
+    let docs = c.get("/docs").await;
+    assert_eq!(docs.status, 200);
+    assert!(
+        !docs.text.contains("//"),
+        "/docs loads nothing from another host: {}",
+        docs.text
+    );
+    let renderer = c.get("/docs/redoc-2.5.4.standalone.js").await;
+    assert_eq!(renderer.status, 200);
+    assert!(
+        docs.text
+            .contains("src=\"/docs/redoc-2.5.4.standalone.js\"")
+    );
+    assert!(renderer.text.contains("Redoc"));
     assert_eq!(c.get("/metrics").await.status, 200);
     let malformed = c
         .send(
