@@ -67,15 +67,20 @@ EXTRAS = "additional_properties"
 
 
 def untyped(value, path="$"):
-    """Every place under `value` where a model kept keys in its untyped extras."""
+    """Every place under `value` where the generated models left data untyped: keys in a
+    model's `additional_properties`, or a raw dict where the field's type names a model
+    (a union the client could not parse falls back to the raw data). Only fields the
+    spec leaves free (typed `Any`) may hold raw JSON."""
     found = []
     if attrs.has(type(value)):
         extras = getattr(value, EXTRAS, None)
         if extras:
             found.append(f"{path} ({type(value).__name__}): {sorted(extras)}")
         for field in attrs.fields(type(value)):
-            if field.name != EXTRAS:
+            if field.name != EXTRAS and field.type != "Any":
                 found += untyped(getattr(value, field.name), f"{path}.{field.name}")
+    elif isinstance(value, dict):
+        found.append(f"{path}: raw JSON where a model was expected: {sorted(value)}")
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             found += untyped(item, f"{path}[{index}]")
@@ -118,7 +123,11 @@ def main(base, key, seed_path):
             "surprise": 1,
         }
     )
-    assert untyped([probe]) == ["$[0] (StatementListItem): ['surprise']"], untyped([probe])
+    probe.meeting = {"title": "m"}
+    assert untyped([probe]) == [
+        "$[0] (StatementListItem): ['surprise']",
+        "$[0].meeting: raw JSON where a model was expected: ['title']",
+    ], untyped([probe])
 
     step("the sample meeting, loaded on first start")
     page = answer(list_meetings.sync_detailed(client=reader), HTTPStatus.OK, MeetingPage)
