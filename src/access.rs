@@ -149,6 +149,19 @@ async fn authenticate(db: &PgPool, token: &str) -> ApiResult<Caller> {
 /// Identifies the caller of every request and enforces the policy before any body is
 /// read: writes need the `write` scope; reads need `read` when the settings say so.
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // Proxies and libraries disagree on which of two keys counts; neither is taken.
+    if request
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return ApiError::BadRequest(
+            "send one Authorization header: this request has several".into(),
+        )
+        .into_response();
+    }
     let token = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -62,18 +62,17 @@ impl AgreementInput {
             format!("{field}.")
         };
         checks.text(format!("{prefix}title"), &self.title, 500);
+        let topics = (self.topics.len(), crate::limits::TOPICS);
+        crate::limits::check(checks, format!("{prefix}topics"), topics.0, topics.1);
+        let parties = (self.parties.len(), crate::limits::PARTIES);
+        crate::limits::check(checks, format!("{prefix}parties"), parties.0, parties.1);
+        checks.optional_prose(
+            format!("{prefix}description"),
+            self.description.as_deref(),
+            20_000,
+        );
         checks.date(format!("{prefix}signed_on"), self.signed_on);
         checks.date(format!("{prefix}due_by"), self.due_by);
-        if self
-            .description
-            .as_deref()
-            .is_some_and(|d| d.chars().count() > 20_000)
-        {
-            checks.fail(
-                format!("{prefix}description"),
-                "must be at most 20000 characters",
-            );
-        }
     }
 
     fn parties(&self) -> Vec<&'static str> {
@@ -123,17 +122,18 @@ pub async fn insert_all(
             due_by: a.due_by,
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO agreements (id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by,
-                                 position)
-         SELECT r.id, r.meeting_id, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by,
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM agreements x WHERE x.meeting_id = r.meeting_id), 0)
-         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text,
-                                          parties text[], topics text[], signed_on date, due_by date)",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .execute(&mut *conn)
-    .await?;
+    let sql = document::positioned_insert(
+        "agreements",
+        "id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by",
+        "id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text, \
+         parties text[], topics text[], signed_on date, due_by date",
+        "r.id, r.meeting_id, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by",
+        "",
+    );
+    sqlx::query(sql)
+        .bind(sqlx::types::Json(&rows))
+        .execute(&mut *conn)
+        .await?;
     Ok(rows.iter().map(|row| row.id).collect())
 }
 

@@ -92,8 +92,14 @@ pub async fn connect(
 /// A pool to a streaming replica for reads. Lazy, and quick to give up: while the
 /// replica is down the service still starts and reads fall back to the primary. A
 /// replica is a copy of the primary, so it is never created or migrated here.
-pub fn connect_replica(url: &str, pool_size: u32, slow: Duration) -> anyhow::Result<PgPool> {
+pub fn connect_replica(
+    url: &str,
+    pool_size: u32,
+    slow: Duration,
+    statement_timeout: Duration,
+) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
+        .map(|options| with_statement_timeout(options, statement_timeout))
         .context("DATABASE_READ_URL is not a valid PostgreSQL URL")?
         .options([("TimeZone", "UTC")])
         .log_slow_statements(tracing::log::LevelFilter::Warn, slow);
@@ -106,7 +112,32 @@ pub fn connect_replica(url: &str, pool_size: u32, slow: Duration) -> anyhow::Res
 /// Applies pending migrations. sqlx holds an advisory lock meanwhile, so several
 /// instances starting together migrate once.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying migrations")
+    // A migration may rebuild an index over every meeting: the statement timeout the
+    // service's connections carry is for requests, not for this.
+    let mut conn = pool.acquire().await.context("applying migrations")?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    MIGRATOR
+        .run(&mut *conn)
+        .await
+        .context("applying migrations")?;
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The options with PostgreSQL told to cancel any statement of theirs that runs longer
+/// than `timeout`, and to end a session left idle inside a transaction for as long: a
+/// request that was answered 503 at its timeout then stops working in the database
+/// too, and its connection returns to the pool, instead of running on for minutes.
+pub fn with_statement_timeout(options: PgConnectOptions, timeout: Duration) -> PgConnectOptions {
+    let millis = timeout.as_millis().to_string();
+    options.options([
+        ("statement_timeout", millis.as_str()),
+        ("idle_in_transaction_session_timeout", millis.as_str()),
+    ])
 }
 
 /// The URL without its password, for messages.

@@ -46,8 +46,20 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests: retry in {0} s")]
     TooManyRequests(u64),
+    #[error(
+        "this client already has {0} searches, totals, stats or exports running; wait for one \
+         to finish"
+    )]
+    TooManyExpensive(usize),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    #[error(
+        "the request ran past the time limit and was stopped; narrow it (more specific search \
+         words, a date range with `from` and `to`, a country) or leave out `include_total`"
+    )]
+    TimedOut,
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -69,8 +81,8 @@ impl ApiError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) | Self::TooManyExpensive(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable | Self::TimedOut | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +136,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let retry_after = match self {
             Self::TooManyRequests(seconds) => Some(seconds),
+            Self::TooManyExpensive(_) => Some(1),
             _ => None,
         };
         let mut problem = Problem::new(status, self.to_string());
@@ -179,9 +192,7 @@ impl From<sqlx::Error> for ApiError {
             Error::PoolTimedOut | Error::PoolClosed | Error::Io(_) | Error::WorkerCrashed => {
                 Some(Self::Unavailable)
             }
-            Error::Database(db) => {
-                from_database_error(db.code().as_deref(), db.constraint(), db.message())
-            }
+            Error::Database(db) => from_database_error(db.code().as_deref(), db.constraint()),
             _ => None,
         };
         match mapped {
@@ -197,11 +208,7 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// Maps what the database refused to the client's mistake it stands for.
-fn from_database_error(
-    code: Option<&str>,
-    constraint: Option<&str>,
-    message: &str,
-) -> Option<ApiError> {
+fn from_database_error(code: Option<&str>, constraint: Option<&str>) -> Option<ApiError> {
     let mapped = match (code?, constraint) {
         ("23505", Some("meeting_identifier_key")) => {
             ApiError::Conflict("a meeting with this identifier already exists".into())
@@ -216,11 +223,21 @@ fn from_database_error(
         ("23514", Some(name)) => {
             ApiError::field(constraint_field(name), format!("breaks the rule `{name}`"))
         }
-        ("23514" | "23502", None) => ApiError::field("", message.to_owned()),
-        // Text the database cannot hold or index: NUL bytes, overlong search documents.
-        ("22021" | "22001" | "54000" | "22P05" | "22007" | "22008", _) => {
-            ApiError::field("", message.to_owned())
+        // Our words only: PostgreSQL's messages name its internals, not the request.
+        ("23514" | "23502", None) => {
+            ApiError::field("", "a value breaks a rule of the stored data")
         }
+        ("22021" | "22P05", _) => ApiError::field(
+            "",
+            "text must be valid UTF-8 without NUL characters (U+0000)",
+        ),
+        ("22001" | "54000", _) => ApiError::field(
+            "",
+            "a value is too large to store or index; shorten the longest texts or lists",
+        ),
+        ("22007" | "22008", _) => ApiError::field("", "a date or time is out of range"),
+        // statement_timeout: the statement ran past the time limit and was cancelled.
+        ("57014", _) => ApiError::TimedOut,
         // Serialisation failures and deadlocks: the client may retry.
         ("40001" | "40P01", _) => {
             ApiError::Conflict("a concurrent write conflicted; retry the request".into())
@@ -271,13 +288,13 @@ mod tests {
         for code in [
             "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006",
         ] {
-            let mapped = from_database_error(Some(code), None, "gone");
+            let mapped = from_database_error(Some(code), None);
             assert!(
                 matches!(mapped, Some(ApiError::Unavailable)),
                 "{code}: {mapped:?}"
             );
         }
-        assert!(from_database_error(Some("42601"), None, "syntax").is_none());
+        assert!(from_database_error(Some("42601"), None).is_none());
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert!(matches!(
             ApiError::from(sqlx::Error::Io(refused)),

@@ -1,15 +1,19 @@
 //! Extractors whose every rejection is a problem+json naming what was wrong.
 
+use std::fmt;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
-use serde::de::DeserializeOwned;
+use serde::Deserializer;
+use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
 
-/// A JSON request body, checked for content type, syntax, NUL characters and shape.
+/// A JSON request body, checked for content type, syntax, repeated keys, NUL characters
+/// and shape.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
@@ -73,10 +77,119 @@ async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Api
     let bytes = Bytes::from_request(req, state)
         .await
         .map_err(body_rejection)?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
+    let value = parse_json(&bytes, "the body")?;
     check_shape(&value)?;
     Ok(value)
+}
+
+/// Parses JSON text (`what` names it in messages: "the body"), refusing with a 400 an
+/// object that gives a key twice, named by its path (`participants[1].name`). serde_json
+/// would keep the last silently, so the request would mean something other than
+/// what its reader sees; every JSON body and import line is read here.
+pub fn parse_json(bytes: &[u8], what: &str) -> Result<Value, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict(&Place::Root)
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    value.map_err(|error| match error.classify() {
+        // The only data error reading into a `Value` can raise: a repeated key.
+        serde_json::error::Category::Data => ApiError::BadRequest(error.to_string()),
+        _ => ApiError::BadRequest(format!("{what} is not valid JSON: {error}")),
+    })
+}
+
+/// Where a value sits in a JSON document, built on the stack as it is read: only a
+/// repeated key, which is refused, ever spells it out.
+enum Place<'a> {
+    Root,
+    Key(&'a Place<'a>, &'a str),
+    Index(&'a Place<'a>, usize),
+}
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Root => Ok(()),
+            Place::Key(Place::Root, key) => write!(f, "{key}"),
+            Place::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Place::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+/// Reads the JSON value at a place, as `serde_json::Value` does, but refuses an
+/// object that gives a key twice.
+struct Strict<'a>(&'a Place<'a>);
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(Strict(&Place::Index(self.0, items.len())))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let place = Place::Key(self.0, &key);
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key `{place}` is given more than once"
+                )));
+            }
+            let value = map.next_value_seed(Strict(&place))?;
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
 }
 
 /// Maps a body-reading failure: over the size limit is a 413, anything else a 400.
@@ -295,9 +408,26 @@ fn require_utf8(query: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses a query parameter holding NUL (`%00`), which Postgres text cannot hold,
+/// naming it, before any filter reaches SQL. Every query is parsed by `parse_query`,
+/// so this is the one place.
+fn require_no_nul(query: &str) -> Result<(), ApiError> {
+    let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
+        .find(|(key, value)| key.contains('\0') || value.contains('\0'))
+    else {
+        return Ok(());
+    };
+    Err(ApiError::BadRequest(if key.contains('\0') {
+        "invalid query: parameter names must not contain NUL (U+0000) characters".into()
+    } else {
+        format!("invalid query parameter `{key}`: must not contain NUL (U+0000) characters")
+    }))
+}
+
 /// Parses a query string as the `Query` extractor does.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     require_utf8(query)?;
+    require_no_nul(query)?;
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -319,5 +449,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         parse_query(parts.uri.query().unwrap_or_default()).map(Query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(text: &str) -> String {
+        match parse_json(text.as_bytes(), "the body") {
+            Err(ApiError::BadRequest(message)) => message,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_is_read_as_serde_json_reads_it() {
+        let text = r#"{"a": [1, -2, 2.5, "x", null, true, {"b": {}}], "c": 18446744073709551615}"#;
+        let strict = parse_json(text.as_bytes(), "the body").unwrap();
+        assert_eq!(strict, serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn a_repeated_key_is_named_by_its_path() {
+        assert!(refusal(r#"{"a": 1, "a": 2}"#).contains("the key `a` is given more than once"));
+        assert!(refusal(r#"{"p": [{}, {"n": {"x": 1, "x": 1}}]}"#).contains("`p[1].n.x`"));
+        assert!(refusal(r#"[{"k": 1, "k": 1}]"#).contains("`[0].k`"));
+        assert!(refusal(r#"{"a": 1"#).starts_with("the body is not valid JSON"));
+        assert!(refusal(r#"{"a": 1} {}"#).starts_with("the body is not valid JSON"));
     }
 }

@@ -27,6 +27,7 @@ use crate::extract::{Query, require_content_type};
 use crate::history::{self, Action, Actor};
 use crate::idempotency::Idempotency;
 use crate::meetings::document::{self, MeetingInput, NewMeeting};
+use crate::settings::ImportLimits;
 
 /// The longest line accepted: one meeting document.
 pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
@@ -131,8 +132,7 @@ fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
         line,
         error: describe(&error),
     };
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| fail(ApiError::BadRequest(format!("not valid JSON: {error}"))))?;
+    let value = crate::extract::parse_json(text.as_bytes(), "the line").map_err(fail)?;
     crate::extract::require_object(&value).map_err(fail)?;
     crate::extract::check_shape(&value).map_err(fail)?;
     let hash = Sha256::digest(value.to_string().as_bytes()).to_vec();
@@ -158,9 +158,20 @@ fn describe(error: &ApiError) -> String {
     }
 }
 
+/// What reading a body can go wrong with.
+#[derive(Debug, Clone)]
+pub enum LineError {
+    /// This line cannot be read (too long, not UTF-8); reading goes on after it.
+    Unreadable(String),
+    /// Reading stopped here: the body broke off, went idle, came too slowly or grew
+    /// past its limit. Lines before it are imported; this one and any after are not.
+    Stopped(String),
+}
+
 /// Splits a byte stream into lines of at most `MAX_LINE_BYTES`. An overlong line or one
-/// that is not UTF-8 is an error for that line alone; reading goes on after it.
-pub fn lines<S>(bytes: S) -> impl Stream<Item = Result<String, String>>
+/// that is not UTF-8 is an error for that line alone; reading goes on after it. A body
+/// that fails ends the lines with [`LineError::Stopped`], after every complete line.
+pub fn lines<S>(bytes: S) -> impl Stream<Item = Result<String, LineError>>
 where
     S: Stream<Item = io::Result<Bytes>> + Unpin,
 {
@@ -169,14 +180,19 @@ where
         buffer: BytesMut,
         codec: LinesCodec,
         done: bool,
+        failed: bool,
     }
     let state = State {
         bytes,
         buffer: BytesMut::new(),
         codec: LinesCodec::new_with_max_length(MAX_LINE_BYTES),
         done: false,
+        failed: false,
     };
     futures::stream::unfold(state, |mut state| async move {
+        if state.failed {
+            return None;
+        }
         loop {
             let decoded = if state.done {
                 state.codec.decode_eof(&mut state.buffer)
@@ -189,51 +205,94 @@ where
                 Ok(None) => match state.bytes.next().await {
                     Some(Ok(chunk)) => state.buffer.extend_from_slice(&chunk),
                     Some(Err(error)) => {
-                        state.done = true;
-                        state.buffer.clear();
-                        return Some((Err(format!("the body could not be read: {error}")), state));
+                        // The half line in the buffer is dropped with the rest: the
+                        // codec is never asked to decode it.
+                        state.failed = true;
+                        return Some((Err(LineError::Stopped(error.to_string())), state));
                     }
                     None => state.done = true,
                 },
                 Err(LinesCodecError::MaxLineLengthExceeded) => {
                     let error = format!("the line is longer than {MAX_LINE_BYTES} bytes");
-                    return Some((Err(error), state));
+                    return Some((Err(LineError::Unreadable(error)), state));
                 }
                 Err(LinesCodecError::Io(_)) => {
-                    return Some((Err("the line is not valid UTF-8".into()), state));
+                    let error = "the line is not valid UTF-8".to_owned();
+                    return Some((Err(LineError::Unreadable(error)), state));
                 }
             }
         }
     })
 }
 
+/// Where and why an import ended before its body did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stopped {
+    /// The first line not imported: every non-blank line before it has its result.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub totals: Totals,
+    pub stopped: Option<Stopped>,
+}
+
 /// Imports every non-blank line, calling `each` with every line's result in line order.
+/// With `max_lines`, the import stops at the first non-blank line past it. Results are
+/// handed to `each` batch by batch and not kept, so memory stays flat however long the
+/// body is.
 pub async fn import<S>(
     db: &PgPool,
     actor: &Actor,
     lines: S,
     mode: Mode,
+    max_lines: Option<usize>,
     mut each: impl FnMut(&LineResult),
-) -> anyhow::Result<Totals>
+) -> anyhow::Result<Report>
 where
-    S: Stream<Item = Result<String, String>>,
+    S: Stream<Item = Result<String, LineError>>,
 {
-    let mut totals = Totals::default();
+    let mut report = Report::default();
+    let mut read = 0;
     let mut batch: Vec<Parsed> = Vec::with_capacity(BATCH);
     let mut settled: Vec<LineResult> = Vec::new();
     let mut lines = std::pin::pin!(lines.enumerate());
     loop {
         let next = lines.next().await;
-        let finished = next.is_none();
+        let mut finished = next.is_none();
         if let Some((index, text)) = next {
             let line = index + 1;
-            match text {
-                Ok(text) if text.trim().is_empty() => {}
-                Ok(text) => match parse(line, &text) {
-                    Ok(parsed) => batch.push(parsed),
-                    Err(failed) => settled.push(failed),
-                },
-                Err(error) => settled.push(LineResult::Failed { line, error }),
+            let blank = matches!(&text, Ok(text) if text.trim().is_empty());
+            if !blank && max_lines.is_some_and(|max| read >= max) {
+                let max = max_lines.unwrap_or_default();
+                report.stopped = Some(Stopped {
+                    line,
+                    reason: format!(
+                        "an import holds at most {max} lines; send the rest, from line {line} on, \
+                         in another import"
+                    ),
+                });
+                finished = true;
+            } else {
+                read += usize::from(!blank);
+                match text {
+                    Ok(_) if blank => {}
+                    Ok(text) => match parse(line, &text) {
+                        Ok(parsed) => batch.push(parsed),
+                        Err(failed) => settled.push(failed),
+                    },
+                    Err(LineError::Unreadable(error)) => {
+                        settled.push(LineResult::Failed { line, error })
+                    }
+                    Err(LineError::Stopped(reason)) => {
+                        read -= 1;
+                        report.stopped = Some(Stopped { line, reason });
+                        finished = true;
+                    }
+                }
             }
         }
         if batch.len() >= BATCH || (finished && !batch.is_empty()) {
@@ -242,7 +301,7 @@ where
         if batch.is_empty() || finished {
             settled.sort_by_key(LineResult::line);
             for result in settled.drain(..) {
-                totals.count(&result);
+                report.totals.count(&result);
                 let outcome = match &result {
                     LineResult::Written { status, .. } => status.as_str(),
                     LineResult::Failed { .. } => "failed",
@@ -252,7 +311,7 @@ where
             }
         }
         if finished {
-            return Ok(totals);
+            return Ok(report);
         }
     }
 }
@@ -445,16 +504,48 @@ async fn import_body(
     request: Request,
 ) -> ApiResult<Response> {
     require_content_type(&request, &["application/x-ndjson", "application/jsonl"])?;
-    let body = request
-        .into_body()
-        .into_data_stream()
-        .map(|chunk| chunk.map_err(io::Error::other));
-    let mut items = Vec::new();
-    let totals = import(&state.db, &actor, lines(body), params.mode, |result| {
-        items.push(result.clone())
-    })
+    let limits = &state.settings.imports;
+    let Ok(_place) = state.imports.clone().try_acquire_owned() else {
+        return Err(ApiError::Busy(format!(
+            "{} imports are running on this instance, as many as it allows; retry when one \
+             has finished",
+            limits.concurrent
+        )));
+    };
+    let mut body = guarded(request.into_body().into_data_stream(), limits);
+    // Each line's result is written out as it comes, not kept: the answer is the only
+    // copy, and it is bounded by the cap on lines.
+    let mut items = Vec::from(&b"{\"items\":["[..]);
+    let mut first = true;
+    let report = import(
+        &state.db,
+        &actor,
+        lines(&mut body),
+        params.mode,
+        Some(limits.max_lines),
+        |result| {
+            if !std::mem::take(&mut first) {
+                items.push(b',');
+            }
+            // Writing to memory cannot fail.
+            let _ = serde_json::to_writer(&mut items, result);
+        },
+    )
     .await?;
-    let body = serde_json::json!({"items": items, "totals": totals}).to_string();
+    if report.stopped.is_some() {
+        // Read what is left (bounded by the same guards) and drop it, so that the client,
+        // which may still be sending, gets its answer instead of a broken connection.
+        while let Some(Ok(_)) = body.next().await {}
+    }
+    items.extend_from_slice(b"],\"totals\":");
+    let _ = serde_json::to_writer(&mut items, &report.totals);
+    if let Some(stopped) = &report.stopped {
+        tracing::info!(line = stopped.line, reason = %stopped.reason, "import stopped early");
+        items.extend_from_slice(b",\"stopped\":");
+        let _ = serde_json::to_writer(&mut items, stopped);
+    }
+    items.push(b'}');
+    let body = String::from_utf8(items).map_err(|e| ApiError::Internal(e.into()))?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -469,13 +560,65 @@ async fn import_body(
         .await
 }
 
+/// The body's chunks, ended with an error when it grows past its byte limit, sends
+/// nothing for the idle timeout, or arrives slower on average than the minimum rate
+/// once the idle timeout's span has passed: a client that drip-feeds its body holds an
+/// import's place for seconds, not hours.
+fn guarded<S>(body: S, limits: &ImportLimits) -> impl Stream<Item = io::Result<Bytes>> + Unpin
+where
+    S: Stream<Item = Result<Bytes, axum::Error>> + Unpin + Send + 'static,
+{
+    let limits = limits.clone();
+    let started = tokio::time::Instant::now();
+    Box::pin(async_stream::stream! {
+        let mut body = body;
+        let mut received: u64 = 0;
+        loop {
+            let chunk = match tokio::time::timeout(limits.idle_timeout, body.next()).await {
+                Err(_) => {
+                    yield Err(io::Error::other(format!(
+                        "the body sent nothing for {} s",
+                        limits.idle_timeout.as_secs()
+                    )));
+                    return;
+                }
+                Ok(None) => return,
+                Ok(Some(Err(error))) => {
+                    yield Err(io::Error::other(format!("the body broke off: {error}")));
+                    return;
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            received += chunk.len() as u64;
+            if received > limits.max_bytes {
+                yield Err(io::Error::other(format!(
+                    "an import body holds at most {} bytes; send the rest in another import",
+                    limits.max_bytes
+                )));
+                return;
+            }
+            let elapsed = started.elapsed();
+            if elapsed > limits.idle_timeout
+                && (received as f64) < limits.min_bytes_per_second as f64 * elapsed.as_secs_f64()
+            {
+                yield Err(io::Error::other(format!(
+                    "the body came slower than {} bytes a second",
+                    limits.min_bytes_per_second
+                )));
+                return;
+            }
+            yield Ok(chunk);
+        }
+    })
+}
+
 /// Imports a file, or standard input for `-`, showing progress on a terminal.
 pub async fn import_file(
     db: &PgPool,
     path: &std::path::Path,
     mode: Mode,
     mut each: impl FnMut(&LineResult),
-) -> anyhow::Result<Totals> {
+) -> anyhow::Result<Report> {
     let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if path == std::path::Path::new("-")
     {
         Box::new(tokio::io::stdin())
@@ -497,10 +640,10 @@ pub async fn import_file(
             counter.inc(chunk.len() as u64);
         }
     });
-    let totals = import(db, &Actor::default(), lines(bytes), mode, |result| {
+    let report = import(db, &Actor::default(), lines(bytes), mode, None, |result| {
         progress.suspend(|| each(result));
     })
     .await;
     progress.finish_and_clear();
-    totals
+    report
 }

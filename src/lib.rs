@@ -3,6 +3,7 @@
 pub mod access;
 pub mod agreements;
 pub mod corpus;
+pub mod cost;
 pub mod countries;
 pub mod country;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod history;
 pub mod idempotency;
 pub mod import;
 pub mod json;
+pub mod limits;
 pub mod meetings;
 pub mod pagination;
 pub mod participants;
@@ -23,11 +25,13 @@ pub mod rate_limit;
 pub mod replica;
 pub mod search;
 pub mod seed;
+pub mod server;
 pub mod settings;
 pub mod statements;
 pub mod stats;
 pub mod system;
 pub mod telemetry;
+pub mod text;
 pub mod vocabulary;
 
 use std::sync::Arc;
@@ -63,6 +67,9 @@ pub struct AppState {
     pub replica: Option<replica::Replica>,
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
+    pub cost_limits: Arc<cost::CostLimits>,
+    /// Places for imports running at once.
+    pub imports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -72,6 +79,13 @@ impl AppState {
             db,
             replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),
+            cost_limits: cost::CostLimits::new(
+                settings.max_expensive_requests,
+                settings.max_expensive_per_client,
+            ),
+            imports: Arc::new(tokio::sync::Semaphore::new(
+                settings.imports.concurrent.max(1),
+            )),
             settings: Arc::new(settings),
         }
     }
@@ -128,7 +142,9 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             replica::stamp_writes,
-        ));
+        ))
+        // Inside `identify`, which names the caller it counts against.
+        .layer(middleware::from_fn_with_state(state.clone(), cost::guard));
     let api = observed(api, &state).layer(capacity);
     let probes = system::router()
         .layer(answered_in_time())

@@ -1,6 +1,7 @@
 //! The `chancery` binary: settings → telemetry → database → migrate → serve.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use chancery::access;
 use chancery::settings::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
-use chancery::{AppState, corpus, db, import, seed};
+use chancery::{AppState, corpus, db, import, seed, server};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -44,15 +45,20 @@ fn telemetry(format: LogFormat) {
     }
 }
 
-async fn database(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
-    let options = db::locate(args).await?;
+/// The database, migrated. The service's connections carry its statement timeout; the
+/// other commands (import, generate, keys) run as long as they need.
+async fn database(args: &DatabaseArgs, command: &Command) -> anyhow::Result<PgPool> {
+    let mut options = db::locate(args).await?;
+    if let Command::Serve(serve) = command {
+        options = db::with_statement_timeout(options, serve.statement_timeout());
+    }
     let pool = db::connect(&options, args.pool_size, args.slow_statement()).await?;
     db::migrate(&pool).await?;
     Ok(pool)
 }
 
 async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<()> {
-    let pool = database(database_args).await?;
+    let pool = database(database_args, &command).await?;
     match command {
         Command::Serve(args) => serve(pool, args, database_args).await,
         Command::Migrate => {
@@ -90,16 +96,20 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             }
         }
         Command::Import(args) => {
-            let totals = import::import_file(&pool, &args.file, args.mode, |result| {
+            let report = import::import_file(&pool, &args.file, args.mode, |result| {
                 if let import::LineResult::Failed { line, error } = result {
                     eprintln!("line {line}: {error}");
                 }
             })
             .await?;
+            let totals = &report.totals;
             println!(
                 "{} lines: {} created, {} updated, {} unchanged, {} failed",
                 totals.lines, totals.created, totals.updated, totals.unchanged, totals.failed
             );
+            if let Some(stopped) = &report.stopped {
+                anyhow::bail!("stopped at line {}: {}", stopped.line, stopped.reason);
+            }
             if totals.failed > 0 {
                 anyhow::bail!("{} lines failed", totals.failed);
             }
@@ -128,6 +138,8 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
     }
 }
 
+/// Serves the API until SIGTERM or Ctrl-C, with bounded connections (see
+/// `chancery::server`), then lets requests in flight finish.
 async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
     if args.seed && seed::load_if_empty(&pool).await? {
         tracing::info!("loaded the sample meeting into the empty database");
@@ -138,23 +150,53 @@ async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow
             url,
             database.pool_size,
             database.slow_statement(),
+            args.statement_timeout(),
         )?);
         tracing::info!("reads go to the replica at DATABASE_READ_URL while it answers");
     }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "chancery is serving");
+    let limits = connection_limits(&args, database);
+    tracing::info!(
+        address = %listener.local_addr()?,
+        max_connections = limits.max_connections,
+        header_read_timeout_s = args.header_read_timeout,
+        idle_timeout_s = args.idle_timeout,
+        "chancery is serving"
+    );
     tokio::spawn(sweep_idempotency_keys(pool.clone()));
-    axum::serve(
-        listener,
-        chancery::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    server::serve(listener, chancery::app(state), limits, shutdown_signal()).await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection bounds from the settings, with the cap lowered to fit the
+/// open-file limit (raised to its hard limit first) after the database pools and
+/// the process's other descriptors are set aside.
+fn connection_limits(args: &ServeArgs, database: &DatabaseArgs) -> server::ConnectionLimits {
+    let open_file_limit = server::raise_open_file_limit();
+    let pools: u64 = if database.database_read_url.is_some() {
+        2
+    } else {
+        1
+    };
+    let reserved = server::RESERVED_DESCRIPTORS + u64::from(database.pool_size) * pools;
+    let max_connections = server::connection_cap(args.max_connections, open_file_limit, reserved);
+    if (max_connections as u64) < args.max_connections {
+        tracing::warn!(
+            requested = args.max_connections,
+            max_connections,
+            open_file_limit,
+            "CHANCERY_MAX_CONNECTIONS lowered to fit the open-file limit"
+        );
+    }
+    server::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections,
+    }
 }
 
 /// Deletes expired idempotency keys every quarter of an hour.

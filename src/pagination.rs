@@ -40,10 +40,40 @@ impl<'de> Deserialize<'de> for Limit {
     }
 }
 
-/// The position after the last item of a page, bound to the filters that made it:
-/// a cursor carried over to other filters would skip or repeat items, so it is refused.
+/// The filters of a paged list, and the list's name. A cursor carries the name, so
+/// one made by a list is refused by any other: the keys of two lists can share a shape
+/// (an agreement's and a statement's are both a date, a position and an id), and a
+/// cursor carried over would page through the wrong rows.
+pub trait Listed: Serialize {
+    /// The list's name, distinct for every list.
+    const LIST: &'static str;
+}
+
+/// Every paged list by name, in one place so no two share a name.
+macro_rules! lists {
+    ($($filters:ty => $name:literal),+ $(,)?) => {
+        $(impl Listed for $filters {
+            const LIST: &'static str = $name;
+        })+
+    };
+}
+
+lists! {
+    crate::meetings::list::MeetingFilters => "meetings",
+    crate::statements::StatementFilters => "statements",
+    crate::agreements::AgreementFilters => "agreements",
+    crate::people::PeopleFilters => "people",
+    // A meeting's history is paged by the meeting's id alone.
+    uuid::Uuid => "history",
+}
+
+/// The position after the last item of a page, bound to the list and the filters that
+/// made it: a cursor carried over to other filters would skip or repeat items, so it
+/// is refused.
 #[derive(Serialize, Deserialize)]
 struct Envelope<K> {
+    /// The list's name.
+    l: String,
     /// Fingerprint of the filters.
     f: String,
     /// The sort key of the last item served.
@@ -60,31 +90,63 @@ pub fn fingerprint<F: Serialize>(filters: &F) -> String {
         .collect()
 }
 
-/// Encodes the position after `key` for the filter set `filters`.
-pub fn encode<K: Serialize, F: Serialize>(key: &K, filters: &F) -> String {
+/// Encodes the position after `key` in the list of `filters`.
+pub fn encode<K: Serialize, F: Listed>(key: &K, filters: &F) -> String {
     let envelope = Envelope {
+        l: F::LIST.to_owned(),
         f: fingerprint(filters),
         k: key,
     };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&envelope).unwrap_or_default())
 }
 
-/// Decodes a cursor made by `encode` for the same filter set.
-pub fn decode<K: DeserializeOwned, F: Serialize>(cursor: &str, filters: &F) -> Result<K, ApiError> {
+/// Decodes a cursor made by `encode` for the same list and filter set. Anything else,
+/// forged or garbled, is a 400 in our words: nothing of it reaches SQL unless it
+/// could have been made by `encode`.
+pub fn decode<K: DeserializeOwned, F: Listed>(cursor: &str, filters: &F) -> Result<K, ApiError> {
     let invalid = || {
         ApiError::BadRequest("invalid `cursor`: pass back a `next_cursor` exactly as given".into())
     };
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim_end_matches('='))
         .map_err(|_| invalid())?;
-    let envelope: Envelope<K> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let envelope: Envelope<serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if envelope.l != F::LIST {
+        return Err(ApiError::BadRequest(
+            "invalid `cursor`: this cursor belongs to another list; start again without a cursor"
+                .into(),
+        ));
+    }
     if envelope.f != fingerprint(filters) {
         return Err(ApiError::BadRequest(
             "invalid `cursor`: it was made for different filters; start again without a cursor"
                 .into(),
         ));
     }
-    Ok(envelope.k)
+    if !could_be_stored(&envelope.k) {
+        return Err(invalid());
+    }
+    serde_json::from_value(envelope.k).map_err(|_| invalid())
+}
+
+/// Whether every value in a cursor's key is one a stored row could have: no text with
+/// NUL, which Postgres text cannot hold, and no date outside years 1 to 9999, which
+/// every stored date is within (`Checks::date`) and past which Postgres may fail.
+fn could_be_stored(key: &serde_json::Value) -> bool {
+    use chrono::Datelike;
+    use serde_json::Value;
+    match key {
+        Value::String(text) => {
+            !text.contains('\0')
+                && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .is_none_or(|date| (1..=9999).contains(&date.year()))
+        }
+        Value::Array(items) => items.iter().all(could_be_stored),
+        Value::Object(fields) => fields.values().all(could_be_stored),
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 /// Splits one extra fetched row off a page: its presence means there is a next page.
@@ -120,11 +182,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_bind_to_their_filters() {
-        let cursor = encode(&("2021-10-12", 7), &["CUB"]);
-        let key: (String, i32) = decode(&cursor, &["CUB"]).unwrap();
+    fn cursors_round_trip_and_bind_to_their_list_and_filters() {
+        let meeting = uuid::Uuid::now_v7();
+        let cursor = encode(&("2021-10-12", 7), &meeting);
+        let key: (String, i32) = decode(&cursor, &meeting).unwrap();
         assert_eq!(key, ("2021-10-12".to_owned(), 7));
-        assert!(decode::<(String, i32), _>(&cursor, &["RUS"]).is_err());
-        assert!(decode::<(String, i32), _>("garbage!", &["CUB"]).is_err());
+        assert!(decode::<(String, i32), _>(&cursor, &uuid::Uuid::now_v7()).is_err());
+        assert!(decode::<(String, i32), _>("garbage!", &meeting).is_err());
+        let people = crate::people::PeopleFilters::default();
+        let error = decode::<(String, i32), _>(&cursor, &people).err();
+        assert!(format!("{error:?}").contains("another list"), "{error:?}");
+    }
+
+    #[test]
+    fn cursors_holding_what_no_row_holds_are_refused() {
+        let meeting = uuid::Uuid::now_v7();
+        for key in [
+            serde_json::json!(["Ana\u{0}", 1]),
+            serde_json::json!(["-100000-01-01", 1]),
+            serde_json::json!(["+10000-01-01", 1]),
+        ] {
+            let cursor = encode(&key, &meeting);
+            assert!(
+                decode::<(String, i32), _>(&cursor, &meeting).is_err(),
+                "{key}"
+            );
+        }
+        let fine = encode(&("0001-01-01", 1), &meeting);
+        assert!(decode::<(String, i32), _>(&fine, &meeting).is_ok());
     }
 }

@@ -21,6 +21,7 @@ use crate::idempotency::Idempotency;
 use crate::json::created_headers;
 use crate::meetings::document;
 use crate::replica::ReadPool;
+use crate::text::Name;
 use crate::vocabulary::{Checks, Side, field_path};
 
 pub fn router() -> Router<AppState> {
@@ -39,10 +40,11 @@ pub fn router() -> Router<AppState> {
 pub struct ParticipantInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_id: Option<Uuid>,
+    /// Cleaned as it is read (see [`Name`]), so it matches the person it names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Name>,
     #[serde(default)]
-    pub organization: Option<String>,
+    pub organization: Option<Name>,
     #[serde(default)]
     pub role: Option<String>,
     #[serde(default)]
@@ -65,10 +67,10 @@ impl ParticipantInput {
                 "needs a `person_id`, a `name` or an `organization`",
             );
         }
-        checks.optional_text(field_path(field, "name"), self.name.as_deref(), 300);
-        checks.optional_text(
+        checks.optional_name(field_path(field, "name"), self.name.as_ref(), 300);
+        checks.optional_name(
             field_path(field, "organization"),
-            self.organization.as_deref(),
+            self.organization.as_ref(),
             300,
         );
         checks.optional_text(field_path(field, "role"), self.role.as_deref(), 300);
@@ -129,7 +131,7 @@ async fn resolve_people(
         .iter()
         .filter_map(|p| {
             Some((
-                p.input.name.as_deref()?.trim(),
+                p.input.name.as_deref()?,
                 p.input.country.map(|c| c.as_str()),
             ))
         })
@@ -170,7 +172,7 @@ async fn resolve_people(
     for (person, p) in people.iter_mut().zip(new) {
         if let Some(name) = p.input.name.as_deref() {
             *person = by_name
-                .get(&(name.trim(), p.input.country.map(|c| c.as_str())))
+                .get(&(name, p.input.country.map(|c| c.as_str())))
                 .copied();
         }
     }
@@ -208,22 +210,23 @@ pub async fn insert_all(
             meeting_id: p.meeting_id,
             idx,
             person_id: *person_id,
-            organization: p.input.organization.as_deref().map(str::trim),
+            organization: p.input.organization.as_deref(),
             role: p.input.role.as_deref().map(str::trim),
             country: p.input.country.map(|c| c.as_str()),
             side: p.input.side.map(Side::as_str),
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO participants (id, meeting_id, person_id, organization, role, country, side, position)
-         SELECT r.id, r.meeting_id, r.person_id, r.organization, r.role, r.country, r.side,
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM participants p WHERE p.meeting_id = r.meeting_id), 0)
-         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, person_id uuid, organization text,
-                                          role text, country text, side text)",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .execute(&mut *conn)
-    .await?;
+    let sql = document::positioned_insert(
+        "participants",
+        "id, meeting_id, person_id, organization, role, country, side",
+        "id uuid, meeting_id uuid, idx int, person_id uuid, organization text, role text, country text, side text",
+        "r.id, r.meeting_id, r.person_id, r.organization, r.role, r.country, r.side",
+        "",
+    );
+    sqlx::query(sql)
+        .bind(sqlx::types::Json(&rows))
+        .execute(&mut *conn)
+        .await?;
     Ok(rows
         .iter()
         .map(|row| Written {
@@ -349,7 +352,7 @@ async fn update(
     )
     .bind(id)
     .bind(people[0])
-    .bind(input.organization.as_deref().map(str::trim))
+    .bind(input.organization.as_deref())
     .bind(input.role.as_deref().map(str::trim))
     .bind(input.country.map(|c| c.as_str()))
     .bind(input.side.map(Side::as_str))

@@ -18,6 +18,7 @@ use crate::history::{self, Action, Actor, Change, Resource};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
 use crate::replica::ReadPool;
+use crate::text::{Name, clean_name};
 use crate::vocabulary::{Checks, Identifier};
 
 pub fn router() -> Router<AppState> {
@@ -64,22 +65,27 @@ impl PersonRef {
 impl<'de> Deserialize<'de> for PersonRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        let refused =
+            || serde::de::Error::custom("give a person's id, or a name of 1 to 300 characters");
         if text.chars().count() > 300 {
-            return Err(serde::de::Error::custom(
-                "give a person's id, or a name of 1 to 300 characters",
-            ));
+            return Err(refused());
         }
-        let text = text.trim();
-        if let Ok(id) = Uuid::parse_str(text) {
+        if let Ok(id) = Uuid::parse_str(text.trim()) {
             return Ok(PersonRef::Id(id));
         }
-        if text.is_empty() || text.chars().count() > 300 || text.contains('\0') {
-            return Err(serde::de::Error::custom(
-                "give a person's id, or a name of 1 to 300 characters",
-            ));
+        match search_name(&text) {
+            Some(name) => Ok(PersonRef::Name(name)),
+            None => Err(refused()),
         }
-        Ok(PersonRef::Name(text.to_owned()))
     }
+}
+
+/// Part of a name to look for, cleaned as stored names are (see [`clean_name`]), so
+/// text pasted with a no-break space or a zero-width space finds the person; `None`
+/// when nothing is left.
+fn search_name(text: &str) -> Option<String> {
+    let name = clean_name(text);
+    (!name.is_empty()).then_some(name)
 }
 
 impl Serialize for PersonRef {
@@ -94,7 +100,7 @@ impl Serialize for PersonRef {
 /// Filters of `GET /v1/people`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PeopleFilters {
+pub(crate) struct PeopleFilters {
     /// Part of a name or alias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     q: Option<String>,
@@ -116,13 +122,13 @@ async fn list(ReadPool(db): ReadPool, Query(filters): Query<PeopleFilters>) -> A
         "SELECT person_json(pe)::text, fold(pe.name), pe.id FROM people pe WHERE true",
     );
     if let Some(q) = &filters.q {
-        if q.trim().is_empty() || q.chars().count() > 300 || q.contains('\0') {
-            return Err(ApiError::BadRequest(
-                "invalid query parameter `q`: give 1 to 300 characters".into(),
-            ));
-        }
+        let name = search_name(q)
+            .filter(|_| q.chars().count() <= 300)
+            .ok_or_else(|| {
+                ApiError::BadRequest("invalid query parameter `q`: give 1 to 300 characters".into())
+            })?;
         sql.push(" AND ");
-        push_name_match(&mut sql, q.trim());
+        push_name_match(&mut sql, &name);
     }
     if let Some(country) = filters.country {
         sql.push(" AND pe.country = ").push_bind(country.as_str());
@@ -168,9 +174,9 @@ async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PersonInput {
-    name: String,
+    name: Name,
     #[serde(default)]
-    aliases: Vec<String>,
+    aliases: Vec<Name>,
     #[serde(default)]
     country: Option<CountryCode>,
     #[serde(default)]
@@ -201,18 +207,24 @@ async fn update(
     }
     let input: PersonInput = crate::extract::deserialize(value)?;
     let mut checks = Checks::default();
-    checks.text("name", &input.name, 300);
+    checks.name("name", &input.name, 300);
+    crate::limits::check(
+        &mut checks,
+        "aliases",
+        input.aliases.len(),
+        crate::limits::ALIASES,
+    );
     for (index, alias) in input.aliases.iter().enumerate() {
-        checks.text(format!("aliases[{index}]"), alias, 300);
+        checks.name(format!("aliases[{index}]"), alias, 300);
     }
     checks.identifiers("identifiers", &input.identifiers);
     checks.finish()?;
-    let aliases: Vec<&str> = input.aliases.iter().map(|a| a.trim()).collect();
+    let aliases: Vec<&str> = input.aliases.iter().map(Name::as_str).collect();
     sqlx::query(
         "UPDATE people SET name = $2, aliases = $3, country = $4, updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .bind(input.name.trim())
+    .bind(input.name.as_str())
     .bind(aliases)
     .bind(input.country.map(|c| c.as_str()))
     .execute(&mut *tx)

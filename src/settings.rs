@@ -90,12 +90,54 @@ pub struct ServeArgs {
     /// Requests served at once; more are answered 503 at once rather than queued.
     #[arg(long, env = "CHANCERY_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,
+    /// Seconds a client has to send a complete request head (request line and
+    /// headers), counted from when the connection is accepted or, on a kept-alive
+    /// connection, from the first byte of the next request; a slower client
+    /// (slowloris) is disconnected.
+    #[arg(long, env = "CHANCERY_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle between requests before it is closed.
+    #[arg(long, env = "CHANCERY_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Client connections open at once; more wait in the listen backlog until one
+    /// closes. Lowered at start to what the open-file limit allows.
+    #[arg(long, env = "CHANCERY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
     /// Requests per second allowed to each API key (with an equal burst); 0 for no limit.
     #[arg(long, env = "CHANCERY_RATE_LIMIT_PER_KEY", default_value_t = DEFAULT_RATE_LIMIT_PER_KEY)]
     pub rate_limit_per_key: u32,
     /// Requests per second allowed to each client address sending no key; 0 for no limit.
     #[arg(long, env = "CHANCERY_RATE_LIMIT_PER_IP", default_value_t = DEFAULT_RATE_LIMIT_PER_IP)]
     pub rate_limit_per_ip: u32,
+    /// Seconds one SQL statement may run before PostgreSQL cancels it; unset, nine
+    /// tenths of the request timeout, so no statement outlives the answer its request got.
+    #[arg(long, env = "CHANCERY_STATEMENT_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub statement_timeout: Option<u64>,
+    /// Expensive reads (a search `q`, `include_total=true`, stats, export) running at
+    /// once on this instance; more are answered 503. Keep it below the pool size, so
+    /// cheap reads and writes always find a connection.
+    #[arg(long, env = "CHANCERY_MAX_EXPENSIVE_REQUESTS", default_value_t = DEFAULT_MAX_EXPENSIVE_REQUESTS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_expensive_requests: u64,
+    /// Expensive reads one client (an API key, or an address sending none) may have
+    /// running at once; more are answered 429.
+    #[arg(long, env = "CHANCERY_MAX_EXPENSIVE_PER_CLIENT", default_value_t = DEFAULT_MAX_EXPENSIVE_PER_CLIENT as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_expensive_per_client: u64,
+    /// Imports (`POST /v1/import`) running at once on this instance; more are answered 503.
+    #[arg(long, env = "CHANCERY_MAX_CONCURRENT_IMPORTS", default_value_t = ImportLimits::DEFAULT.concurrent as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_concurrent_imports: u64,
+    /// Non-blank lines one import may hold; the import stops at the next and says so.
+    #[arg(long, env = "CHANCERY_IMPORT_MAX_LINES", default_value_t = ImportLimits::DEFAULT.max_lines as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_lines: u64,
+    /// Bytes one import body may hold; the import stops there and says so.
+    #[arg(long, env = "CHANCERY_IMPORT_MAX_BYTES", default_value_t = ImportLimits::DEFAULT.max_bytes, value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_bytes: u64,
+    /// Seconds an import body may send nothing before the import stops.
+    #[arg(long, env = "CHANCERY_IMPORT_IDLE_TIMEOUT", default_value_t = ImportLimits::DEFAULT.idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_idle_timeout: u64,
+    /// The slowest average an import body may arrive at, in bytes per second, judged
+    /// after the idle timeout's first span; a slower body ends the import.
+    #[arg(long, env = "CHANCERY_IMPORT_MIN_BYTES_PER_SECOND", default_value_t = ImportLimits::DEFAULT.min_bytes_per_second)]
+    pub import_min_bytes_per_second: u64,
     /// Where a client's address comes from: `ConnectInfo` (the socket) when clients
     /// connect directly, or the header a trusted proxy sets, e.g. `RightmostXForwardedFor`
     /// or `XRealIp`.
@@ -123,8 +165,57 @@ impl ServeArgs {
             rate_limit_per_key: self.rate_limit_per_key,
             rate_limit_per_ip: self.rate_limit_per_ip,
             client_ip_source: self.client_ip_source.clone(),
+            max_expensive_requests: usize_setting(self.max_expensive_requests),
+            max_expensive_per_client: usize_setting(self.max_expensive_per_client),
+            imports: ImportLimits {
+                concurrent: usize_setting(self.max_concurrent_imports),
+                max_lines: usize_setting(self.import_max_lines),
+                max_bytes: self.import_max_bytes,
+                idle_timeout: Duration::from_secs(self.import_idle_timeout),
+                min_bytes_per_second: self.import_min_bytes_per_second,
+            },
         }
     }
+
+    /// How long a statement may run: the setting, or nine tenths of the request
+    /// timeout, so that a statement running long is stopped just before its request
+    /// would be, and the client hears what to narrow rather than a bare timeout.
+    pub fn statement_timeout(&self) -> Duration {
+        match self.statement_timeout {
+            Some(seconds) => Duration::from_secs(seconds.max(1)),
+            None => Duration::from_secs(self.request_timeout.max(1)) * 9 / 10,
+        }
+    }
+}
+
+/// A count setting as a `usize`, saturating on 32-bit targets.
+fn usize_setting(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+/// What bounds one import over HTTP.
+#[derive(Debug, Clone)]
+pub struct ImportLimits {
+    /// Imports running at once.
+    pub concurrent: usize,
+    /// Non-blank lines per import.
+    pub max_lines: usize,
+    /// Bytes per import body.
+    pub max_bytes: u64,
+    /// How long a body may send nothing.
+    pub idle_timeout: Duration,
+    /// The slowest average rate a body may arrive at, after `idle_timeout`.
+    pub min_bytes_per_second: u64,
+}
+
+impl ImportLimits {
+    pub const DEFAULT: ImportLimits = ImportLimits {
+        concurrent: 2,
+        max_lines: 100_000,
+        max_bytes: 512 * 1024 * 1024,
+        idle_timeout: Duration::from_secs(30),
+        min_bytes_per_second: 1024,
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,6 +270,9 @@ pub struct Settings {
     pub rate_limit_per_key: u32,
     pub rate_limit_per_ip: u32,
     pub client_ip_source: ClientIpSource,
+    pub max_expensive_requests: usize,
+    pub max_expensive_per_client: usize,
+    pub imports: ImportLimits,
 }
 
 impl Default for Settings {
@@ -190,9 +284,17 @@ impl Default for Settings {
             rate_limit_per_key: DEFAULT_RATE_LIMIT_PER_KEY,
             rate_limit_per_ip: DEFAULT_RATE_LIMIT_PER_IP,
             client_ip_source: ClientIpSource::ConnectInfo,
+            max_expensive_requests: DEFAULT_MAX_EXPENSIVE_REQUESTS,
+            max_expensive_per_client: DEFAULT_MAX_EXPENSIVE_PER_CLIENT,
+            imports: ImportLimits::DEFAULT,
         }
     }
 }
+
+/// Expensive reads running at once on one instance, by default.
+pub const DEFAULT_MAX_EXPENSIVE_REQUESTS: usize = 6;
+/// Expensive reads one client may have running at once, by default.
+pub const DEFAULT_MAX_EXPENSIVE_PER_CLIENT: usize = 2;
 
 /// Requests per second for one API key: plenty for a feed or a dashboard.
 pub const DEFAULT_RATE_LIMIT_PER_KEY: u32 = 100;

@@ -23,6 +23,7 @@ use crate::pagination::{self, Limit};
 use crate::participants::{Written, require_people};
 use crate::people::PersonRef;
 use crate::replica::ReadPool;
+use crate::text::Name;
 use crate::vocabulary::{Checks, Language, Source, StatementKind, Topic, field_path};
 
 pub fn router() -> Router<AppState> {
@@ -51,8 +52,9 @@ pub struct StatementInput {
     pub participant_id: Option<Uuid>,
     #[serde(default)]
     pub person_id: Option<Uuid>,
+    /// Cleaned as it is read (see [`Name`]), so it matches the participant it names.
     #[serde(default)]
-    pub speaker_name: Option<String>,
+    pub speaker_name: Option<Name>,
     pub text: String,
     #[serde(default)]
     pub kind: Option<StatementKind>,
@@ -78,10 +80,17 @@ impl StatementInput {
                 "name the speaker once: by `speaker_participant`, `participant_id`, `person_id` or `speaker_name`",
             );
         }
-        checks.text(field_path(field, "text"), &self.text, 20_000);
-        checks.optional_text(
+        checks.prose(field_path(field, "text"), &self.text, 20_000);
+        let topics = self.topics.len();
+        crate::limits::check(
+            checks,
+            field_path(field, "topics"),
+            topics,
+            crate::limits::TOPICS,
+        );
+        checks.optional_name(
             field_path(field, "speaker_name"),
-            self.speaker_name.as_deref(),
+            self.speaker_name.as_ref(),
             300,
         );
         if let Some(source) = &self.source {
@@ -144,7 +153,7 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
                 idx,
                 participant_id: new.speaker.map(|p| p.id).or(s.participant_id),
                 person_id: new.speaker.and_then(|p| p.person_id).or(s.person_id),
-                speaker_name: s.speaker_name.as_deref().map(str::trim),
+                speaker_name: s.speaker_name.as_deref(),
                 text: &s.text,
                 kind: s.kind.unwrap_or(StatementKind::Quote).as_str(),
                 language: s.language.as_ref().map(Language::as_str),
@@ -156,22 +165,21 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
             }
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO statements (id, meeting_id, participant_id, person_id, speaker_name, text, kind, language,
-                                 topics, source_url, source_title, source_publisher, source_published_on, position)
-         SELECT r.id, r.meeting_id, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text,
-                r.kind, r.language, r.topics, r.source_url, r.source_title, r.source_publisher,
-                r.source_published_on,
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + coalesce((SELECT max(position) + 1 FROM statements s WHERE s.meeting_id = r.meeting_id), 0)
-         FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, idx int, participant_id uuid, person_id uuid,
-                                          speaker_name text, text text, kind text, language text, topics text[],
-                                          source_url text, source_title text, source_publisher text,
-                                          source_published_on date)
-         LEFT JOIN participants p ON p.id = r.participant_id",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .execute(&mut *conn)
-    .await?;
+    let sql = document::positioned_insert(
+        "statements",
+        "id, meeting_id, participant_id, person_id, speaker_name, text, kind, language, topics, \
+         source_url, source_title, source_publisher, source_published_on",
+        "id uuid, meeting_id uuid, idx int, participant_id uuid, person_id uuid, speaker_name text, \
+         text text, kind text, language text, topics text[], source_url text, source_title text, \
+         source_publisher text, source_published_on date",
+        "r.id, r.meeting_id, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text, \
+         r.kind, r.language, r.topics, r.source_url, r.source_title, r.source_publisher, r.source_published_on",
+        "LEFT JOIN participants p ON p.id = r.participant_id",
+    );
+    sqlx::query(sql)
+        .bind(sqlx::types::Json(&rows))
+        .execute(&mut *conn)
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     if rows.iter().any(|row| row.speaker_name.is_some()) {
         link_speakers_by_name(conn, &ids).await?;

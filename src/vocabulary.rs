@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::text::{self, Kind, Name};
+
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -200,6 +202,22 @@ pub struct Identifier {
     pub value: String,
 }
 
+/// Whether `value` is an absolute `http` or `https` URL with a host, written out in
+/// full: WHATWG parsing would also take `https:example.org` or a backslash for a slash,
+/// which no one means.
+fn is_web_url(value: &str) -> bool {
+    let written_in_full = ["http://", "https://"].iter().any(|scheme| {
+        value
+            .get(..scheme.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+    });
+    written_in_full
+        && url::Url::parse(value).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|h| !h.is_empty())
+        })
+}
+
 /// The path of `name` inside the field `prefix` (`participants[0]` + `name`).
 pub fn field_path(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
@@ -207,6 +225,15 @@ pub fn field_path(prefix: &str, name: &str) -> String {
     } else {
         format!("{prefix}.{name}")
     }
+}
+
+/// What a text field must hold.
+#[derive(Clone, Copy)]
+enum Text {
+    /// Something visible, of this kind.
+    Required(Kind),
+    /// Free text that may be blank.
+    MayBeBlank,
 }
 
 /// Collects field errors so a client learns every mistake in one answer.
@@ -218,20 +245,101 @@ impl Checks {
         self.0.push(crate::error::FieldError::new(field, message));
     }
 
-    /// A required text: trimmed length between 1 and `max` characters.
+    /// A required one-line text (a title, a role, a place, an identifier): at most
+    /// `max` characters as given, something visible, and no control or bidi
+    /// override characters.
     pub fn text(&mut self, field: impl Into<String>, value: &str, max: usize) {
-        let length = value.trim().chars().count();
-        if length == 0 {
-            self.fail(field, "must not be empty");
-        } else if value.chars().count() > max {
-            self.fail(field, format!("must be at most {max} characters"));
-        }
+        self.check_text(
+            field.into(),
+            value,
+            value.chars().count(),
+            max,
+            Text::Required(Kind::Line),
+        );
     }
 
     /// An optional text: when given, as `text`.
     pub fn optional_text(&mut self, field: impl Into<String>, value: Option<&str>, max: usize) {
         if let Some(value) = value {
             self.text(field, value, max);
+        }
+    }
+
+    /// Required free text (a quote): as `text`, but it may keep tabs and line breaks.
+    pub fn prose(&mut self, field: impl Into<String>, value: &str, max: usize) {
+        self.check_text(
+            field.into(),
+            value,
+            value.chars().count(),
+            max,
+            Text::Required(Kind::Prose),
+        );
+    }
+
+    /// Optional free text (a summary, a description): when given, as `prose`, except
+    /// that it may be blank.
+    pub fn optional_prose(&mut self, field: impl Into<String>, value: Option<&str>, max: usize) {
+        if let Some(value) = value {
+            self.check_text(
+                field.into(),
+                value,
+                value.chars().count(),
+                max,
+                Text::MayBeBlank,
+            );
+        }
+    }
+
+    /// A required name (of a person, a body, a speaker), already cleaned as it was
+    /// read: as `text`, and no word mixing Latin, Cyrillic or Greek letters. Its
+    /// length is the one the client sent.
+    pub fn name(&mut self, field: impl Into<String>, name: &Name, max: usize) {
+        self.check_text(
+            field.into(),
+            name,
+            name.given_chars(),
+            max,
+            Text::Required(Kind::Name),
+        );
+    }
+
+    /// An optional name: when given, as `name`.
+    pub fn optional_name(&mut self, field: impl Into<String>, name: Option<&Name>, max: usize) {
+        if let Some(name) = name {
+            self.name(field, name, max);
+        }
+    }
+
+    /// The one place text is checked: its length as given, then what it holds.
+    fn check_text(&mut self, field: String, value: &str, length: usize, max: usize, rule: Text) {
+        if length > max {
+            self.fail(field, format!("must be at most {max} characters"));
+            return;
+        }
+        let refusal = match rule {
+            Text::Required(kind) => text::refusal(value, kind),
+            Text::MayBeBlank => text::forbidden(value, Kind::Prose),
+        };
+        if let Some(refusal) = refusal {
+            self.fail(field, refusal);
+        }
+    }
+
+    /// An optional source URL: as `text`, and an absolute `http` or `https` URL with a
+    /// host. Clients show sources as links, so a `javascript:` or `data:` URL would
+    /// run in a reader's browser.
+    pub fn optional_url(&mut self, field: impl Into<String>, value: Option<&str>, max: usize) {
+        let Some(value) = value else {
+            return;
+        };
+        let field = field.into();
+        let errors = self.0.len();
+        self.text(field.clone(), value, max);
+        if self.0.len() == errors && !is_web_url(value) {
+            self.fail(
+                field,
+                "must be an absolute http or https URL, such as `https://example.org/page`",
+            );
         }
     }
 
@@ -253,7 +361,7 @@ impl Checks {
 
     pub fn source(&mut self, field: &str, source: &Source) {
         self.date(format!("{field}.published_on"), source.published_on);
-        self.optional_text(format!("{field}.url"), source.url.as_deref(), 2000);
+        self.optional_url(format!("{field}.url"), source.url.as_deref(), 2000);
         self.optional_text(format!("{field}.title"), source.title.as_deref(), 500);
         self.optional_text(
             format!("{field}.publisher"),

@@ -87,7 +87,8 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
         |_| {},
     )
     .await
-    .unwrap();
+    .unwrap()
+    .totals;
     assert_eq!(
         (totals.lines, totals.created, totals.failed),
         (7535, 7535, 0)

@@ -319,6 +319,7 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         &clusters.url(clusters.replica_port, "chancery"),
         4,
         db::SLOW_STATEMENT,
+        chancery::DEFAULT_REQUEST_TIMEOUT,
     )
     .unwrap();
 

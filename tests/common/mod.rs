@@ -2,6 +2,8 @@
 //! template, so it takes milliseconds) and talks to the real router.
 #![allow(dead_code)]
 
+pub mod served;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
