@@ -2,7 +2,6 @@
 
 pub mod access;
 pub mod agreements;
-pub mod corpus;
 pub mod cost;
 pub mod countries;
 pub mod country;

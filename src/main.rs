@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 
 use chancery::access;
 use chancery::settings::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
-use chancery::{AppState, corpus, db, import, seed, server};
+use chancery::{AppState, db, import, seed, server};
+use chancery_corpus as corpus;
 
 #[tokio::main]
 async fn main() -> ExitCode {

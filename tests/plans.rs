@@ -6,10 +6,10 @@
 mod common;
 
 use chancery::agreements::AgreementFilters;
-use chancery::corpus::{self, Plan};
 use chancery::extract::parse_query;
 use chancery::meetings::list::MeetingFilters;
 use chancery::statements::StatementFilters;
+use chancery_corpus::{self as corpus, Plan};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
 
