@@ -74,19 +74,7 @@ async fn import(app: &TestApp, lines: &[String]) -> TestResponse {
 
 /// Sends a JSON body exactly as written, duplicate keys and all.
 async fn send_raw(app: &TestApp, method: Method, uri: &str, body: &str) -> TestResponse {
-    let auth = format!("Bearer {}", app.write_key);
-    let content_type = if method == Method::PATCH {
-        "application/merge-patch+json"
-    } else {
-        "application/json"
-    };
-    app.send(
-        method,
-        uri,
-        &[("authorization", &auth), ("content-type", content_type)],
-        body.as_bytes().to_vec(),
-    )
-    .await
+    app.write_raw(method, uri, body).await
 }
 
 /// A meeting with one participant named `name` from Cuba.

@@ -311,6 +311,11 @@ impl TestApp {
 
     /// Sends JSON with the write key.
     pub async fn write(&self, method: Method, uri: &str, body: &Value) -> TestResponse {
+        self.write_raw(method, uri, &body.to_string()).await
+    }
+
+    /// Sends a JSON body exactly as written (duplicate keys and all) with the write key.
+    pub async fn write_raw(&self, method: Method, uri: &str, body: &str) -> TestResponse {
         let auth = format!("Bearer {}", self.write_key);
         let content_type = if method == Method::PATCH {
             "application/merge-patch+json"
@@ -321,7 +326,7 @@ impl TestApp {
             method,
             uri,
             &[("authorization", &auth), ("content-type", content_type)],
-            body.to_string().into_bytes(),
+            body.as_bytes().to_vec(),
         )
         .await
     }
