@@ -976,6 +976,28 @@ async fn every_operation_answers_as_documented() {
         )
         .await;
     unknown_key.problem(401);
+    // Two `Authorization` headers are a 400 on every route, whichever of them is good.
+    for uri in ["/health", "/v1/meetings"] {
+        let doubled = c
+            .send(
+                Method::GET,
+                uri,
+                &[
+                    ("authorization", write_auth.as_str()),
+                    ("authorization", read_auth.as_str()),
+                ],
+                vec![],
+            )
+            .await;
+        assert!(
+            doubled.problem(400)["detail"]
+                .as_str()
+                .unwrap()
+                .contains("one Authorization header"),
+            "{}",
+            doubled.text
+        );
+    }
 
     // --- Meetings: create ---
     let created = c.post("/v1/meetings", &seed_meeting()).await;
@@ -1089,6 +1111,180 @@ async fn every_operation_answers_as_documented() {
     c.post("/v1/meetings", &backwards).await.problem(422);
     let bad_country = json!({"title": "Atlantis", "date": "2021-01-01", "host_country": "ATL"});
     c.post("/v1/meetings", &bad_country).await.problem(422);
+
+    // Text rules, list caps and source URLs: the schema and the server refuse alike.
+    let with = |field: &str, value: Value| {
+        let mut doc = meeting("Text rules", "2021-01-01", &["CUB"]);
+        doc[field] = value;
+        doc
+    };
+    let named = |name: &str| json!([{"name": name, "country": "CUB"}]);
+    let refused = [
+        (
+            with("title", json!("Talks\non two lines")),
+            "title",
+            "control",
+        ),
+        (with("title", json!("Talks\u{0007}")), "title", "control"),
+        (with("title", json!("\u{200B}\u{00A0}")), "title", "visible"),
+        (with("title", json!("\u{3164}")), "title", "visible"),
+        (with("title", json!("Talks \u{202E}erom")), "title", "bidi"),
+        (with("summary", json!("Bell\u{0007}")), "summary", "control"),
+        (
+            with("location", json!({"city": "Havana\t"})),
+            "location.city",
+            "control",
+        ),
+        (
+            with("participants", named("\u{2066}Ramón\u{2069}")),
+            "participants[0].name",
+            "bidi",
+        ),
+        (
+            with("participants", named("Ramón\u{009B}Díaz")),
+            "participants[0].name",
+            "control",
+        ),
+        (
+            with("participants", named("\u{200B}\u{FEFF}")),
+            "participants[0].name",
+            "visible",
+        ),
+        (
+            with("statements", json!([{"text": "We \u{202D}agree\u{202C}."}])),
+            "statements[0].text",
+            "bidi",
+        ),
+        (
+            with(
+                "agreements",
+                json!([{"title": "Plan", "description": "\u{0001}"}]),
+            ),
+            "agreements[0].description",
+            "control",
+        ),
+        (
+            with("sources", json!([{"url": "javascript:alert(1)"}])),
+            "sources[0].url",
+            "http",
+        ),
+        (
+            with("sources", json!([{"url": "https://example.org/\u{202E}"}])),
+            "sources[0].url",
+            "bidi",
+        ),
+        (
+            with("sources", json!([{"url": "http://a<b"}])),
+            "sources[0].url",
+            "http",
+        ),
+        (
+            with("sources", json!([{"url": "http://example.1"}])),
+            "sources[0].url",
+            "http",
+        ),
+        (
+            with(
+                "topics",
+                json!((0..21).map(|i| format!("topic {i}")).collect::<Vec<_>>()),
+            ),
+            "topics",
+            "at most 20",
+        ),
+        (
+            with(
+                "identifiers",
+                json!(
+                    (0..21)
+                        .map(|i| json!({"scheme": "n", "value": i.to_string()}))
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            "identifiers",
+            "at most 20",
+        ),
+        (
+            with(
+                "agreements",
+                json!([{"title": "Plan", "parties": vec!["CUB"; 301]}]),
+            ),
+            "agreements[0].parties",
+            "at most 300",
+        ),
+    ];
+    for (invalid, field, says) in refused {
+        assert!(
+            !c.body_accepted(Method::POST, "/v1/meetings", "application/json", &invalid),
+            "the MeetingInput schema should reject {invalid}"
+        );
+        let answer = c.post("/v1/meetings", &invalid).await;
+        let errors = answer.problem(422)["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == field && e["message"].as_str().unwrap().contains(says)),
+            "expected `{field}` refused with `{says}`: {}",
+            answer.text
+        );
+    }
+    // A name mixing scripts in one word is the one text rule the schema cannot state.
+    let look_alike = with("participants", named("R\u{0430}món Díaz"));
+    assert!(c.body_accepted(
+        Method::POST,
+        "/v1/meetings",
+        "application/json",
+        &look_alike
+    ));
+    let answer = c.post("/v1/meetings", &look_alike).await;
+    assert!(
+        answer.problem(422)["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("mixes scripts"),
+        "{}",
+        answer.text
+    );
+    // What the rules allow: names are stored cleaned, free text keeps its lines, and
+    // source URLs may carry user info, a port, a query and a fragment.
+    let mut fine = meeting("Text that passes", "2021-01-02", &["CUB"]);
+    fine["participants"] =
+        json!([{"name": "Ram\u{200B}ón\u{00A0}\u{00A0}Di\u{0301}az", "country": "CUB"}]);
+    fine["summary"] = json!("One.\n\n\tTwo.");
+    fine["statements"] = json!([{"speaker_participant": 0, "text": "«نعم» \u{200F}שלום\r\nYes."}]);
+    fine["sources"] = json!([
+        {"url": "https://example.org/a?b=c#d"},
+        {"url": "HTTP://user:pw@EXAMPLE.org:8080/x"},
+        {"url": "http://192.0.2.1/"},
+        {"url": "https://münchen.example/"},
+    ]);
+    assert!(c.body_accepted(Method::POST, "/v1/meetings", "application/json", &fine));
+    let stored = c.post("/v1/meetings", &fine).await;
+    assert_eq!(
+        stored.ok(201)["participants"][0]["person"]["name"],
+        "Ramón Díaz",
+        "a name is stored cleaned"
+    );
+    c.delete(&format!("/v1/meetings/{}", id_of(&stored))).await;
+    // A key given twice is a 400 naming it, on any JSON body.
+    let twice = c
+        .send(
+            Method::POST,
+            "/v1/meetings",
+            &[
+                ("authorization", write_auth.as_str()),
+                ("content-type", "application/json"),
+            ],
+            br#"{"title": "Talks", "date": "2021-10-12", "title": "Other talks"}"#.to_vec(),
+        )
+        .await;
+    assert!(
+        twice.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`title` is given more than once"),
+        "{}",
+        twice.text
+    );
 
     let post_headers = [
         ("authorization", write_auth.as_str()),
@@ -1241,6 +1437,35 @@ async fn every_operation_answers_as_documented() {
     }
     c.get("/v1/meetings?country=ZZZ").await.problem(400);
     c.get("/v1/meetings?q=%20").await.problem(400);
+    // A NUL in any query parameter is a 400 naming it.
+    for uri in ["/v1/meetings?city=Havana%00", "/v1/people?q=%00"] {
+        let nul = c.get(uri).await;
+        assert!(
+            nul.problem(400)["detail"].as_str().unwrap().contains("NUL"),
+            "{}",
+            nul.text
+        );
+    }
+    // A cursor is good only for the list that made it.
+    let people_page = c.get("/v1/people?limit=1").await;
+    let people_cursor = people_page.ok(200)["next_cursor"]
+        .as_str()
+        .expect("a next cursor for people")
+        .to_owned();
+    let foreign = c
+        .get(&format!(
+            "/v1/meetings?limit=1&cursor={}",
+            percent_encode(&people_cursor)
+        ))
+        .await;
+    assert!(
+        foreign.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another list"),
+        "{}",
+        foreign.text
+    );
 
     // --- Meetings: patch ---
     let patched = c
@@ -1989,4 +2214,151 @@ async fn reads_need_a_key_when_the_server_says_so() {
         .await;
     allowed.ok(200);
     assert_eq!(c.get("/health").await.status, 200, "liveness stays open");
+}
+
+/// Collects a response the router gave to a request sent past the `Contract`, for checking.
+async fn collected(response: axum::response::Response) -> TestResponse {
+    use http_body_util::BodyExt;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    TestResponse {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+#[tokio::test]
+async fn imports_and_expensive_reads_past_their_limits_answer_as_documented() {
+    use tower::ServiceExt;
+
+    let spec = load_spec();
+    let mut settings = Settings::default();
+    settings.imports.max_lines = 2;
+    settings.imports.concurrent = 1;
+    settings.imports.idle_timeout = std::time::Duration::from_secs(1);
+    settings.max_expensive_per_client = 1;
+    settings.max_expensive_requests = 1;
+    let app = TestApp::spawn_with(settings).await;
+    let mut c = Contract::new(&app, &spec);
+    let auth = format!("Bearer {}", app.write_key);
+    let ndjson = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/x-ndjson"),
+    ];
+    let line = |title: &str| meeting(title, "2020-01-01", &["FRA"]).to_string();
+
+    // Past the cap on lines: the lines before it are imported, and `stopped` says where.
+    let report = c
+        .send(
+            Method::POST,
+            "/v1/import",
+            &ndjson,
+            [line("First"), String::new(), line("Second"), line("Third")]
+                .join("\n")
+                .into_bytes(),
+        )
+        .await;
+    let report = report.ok(200);
+    assert_eq!(report["totals"]["created"], 2, "{report}");
+    assert_eq!(report["items"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(report["stopped"]["line"], 4, "{report}");
+    assert!(
+        report["stopped"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 lines"),
+        "{report}"
+    );
+
+    // A body that goes idle ends its import, and while it runs another import is a 503.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    sender
+        .send(Ok(format!("{}\n", line("Idle")).into_bytes()))
+        .await
+        .unwrap();
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let request = axum::http::Request::post("/v1/import")
+        .header("authorization", &auth)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .unwrap();
+    let router = app.router.clone();
+    let running = tokio::spawn(async move { router.oneshot(request).await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let busy = c
+        .send(
+            Method::POST,
+            "/v1/import",
+            &ndjson,
+            line("Busy").into_bytes(),
+        )
+        .await;
+    assert!(
+        busy.problem(503)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("imports are running"),
+        "{}",
+        busy.text
+    );
+    assert!(busy.headers.contains_key("retry-after"));
+    let idle = collected(running.await.unwrap()).await;
+    c.check(
+        &Method::POST,
+        "/v1/import",
+        &ndjson,
+        line("Idle").as_bytes(),
+        &idle,
+    );
+    drop(sender);
+    let idle = idle.ok(200);
+    assert_eq!(idle["totals"]["created"], 1, "{idle}");
+    assert_eq!(idle["stopped"]["line"], 2, "{idle}");
+    assert!(
+        idle["stopped"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("sent nothing"),
+        "{idle}"
+    );
+
+    // Expensive reads: one at a time per client and on the instance here. An export
+    // holds its place until its body is dropped.
+    let export = app
+        .router
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/v1/export")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let per_client = c.get("/v1/meetings?q=talks").await;
+    assert!(
+        per_client.problem(429)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already has 1 searches"),
+        "{}",
+        per_client.text
+    );
+    let read_auth = format!("Bearer {}", app.read_key);
+    let instance = c
+        .send(
+            Method::GET,
+            "/v1/meetings?include_total=true",
+            &[("authorization", read_auth.as_str())],
+            vec![],
+        )
+        .await;
+    instance.problem(503);
+    assert!(instance.headers.contains_key("retry-after"));
+    drop(export);
+    let total = c.get("/v1/meetings?include_total=true").await;
+    assert_eq!(total.ok(200)["total"], 3, "{}", total.text);
 }
