@@ -266,32 +266,34 @@ where
         if let Some((index, text)) = next {
             let line = index + 1;
             let blank = matches!(&text, Ok(text) if text.trim().is_empty());
-            if !blank && max_lines.is_some_and(|max| read >= max) {
-                let max = max_lines.unwrap_or_default();
-                report.stopped = Some(Stopped {
-                    line,
-                    reason: format!(
-                        "an import holds at most {max} lines; send the rest, from line {line} on, \
-                         in another import"
-                    ),
-                });
-                finished = true;
-            } else {
-                read += usize::from(!blank);
-                match text {
-                    Ok(_) if blank => {}
-                    Ok(text) => match parse(line, &text) {
+            match text {
+                // The body ended badly: what came before it is all there is.
+                Err(LineError::Stopped(reason)) => {
+                    report.stopped = Some(Stopped { line, reason });
+                    finished = true;
+                }
+                _ if !blank && max_lines.is_some_and(|max| read >= max) => {
+                    let max = max_lines.unwrap_or_default();
+                    report.stopped = Some(Stopped {
+                        line,
+                        reason: format!(
+                            "an import holds at most {max} lines; send the rest, from line {line} \
+                             on, in another import"
+                        ),
+                    });
+                    finished = true;
+                }
+                Ok(_) if blank => {}
+                Ok(text) => {
+                    read += 1;
+                    match parse(line, &text) {
                         Ok(parsed) => batch.push(parsed),
                         Err(failed) => settled.push(failed),
-                    },
-                    Err(LineError::Unreadable(error)) => {
-                        settled.push(LineResult::Failed { line, error })
                     }
-                    Err(LineError::Stopped(reason)) => {
-                        read -= 1;
-                        report.stopped = Some(Stopped { line, reason });
-                        finished = true;
-                    }
+                }
+                Err(LineError::Unreadable(error)) => {
+                    read += 1;
+                    settled.push(LineResult::Failed { line, error });
                 }
             }
         }

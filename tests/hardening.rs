@@ -469,3 +469,26 @@ async fn database_errors_reach_clients_in_our_words_only() {
     let created = app.post("/v1/meetings", &topics).await;
     assert_eq!(created.status, 201, "{}", created.text);
 }
+
+#[tokio::test]
+async fn a_body_that_goes_idle_right_at_the_line_cap_says_it_went_idle() {
+    let served = Served::start(
+        &[
+            ("CHANCERY_IMPORT_IDLE_TIMEOUT", "1"),
+            ("CHANCERY_IMPORT_MAX_LINES", "1"),
+        ],
+        None,
+    )
+    .await;
+    let key = served.create_key("write");
+    let line = common::meeting("Last talks", "2020-01-01", &["CUB"]).to_string();
+    let request = format!(
+        "POST /v1/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{line}\n"
+    );
+    let answer = exchange(served.port, request.as_bytes(), Duration::from_secs(10));
+    // No line 2 ever came: the import stopped because the body went idle, not at the cap.
+    assert!(answer.contains("the body sent nothing for 1 s"), "{answer}");
+    assert!(!answer.contains("at most 1 lines"), "{answer}");
+    served.stop().await;
+}
