@@ -171,6 +171,7 @@ pub async fn serve(
             let io = TokioIo::new(ObservedStream {
                 stream,
                 activity: Arc::clone(&activity),
+                replacement: None,
             });
             let service = {
                 let activity = Arc::clone(&activity);
@@ -450,11 +451,101 @@ impl HttpBody for ServedBody {
 
 /// A client's socket that tells its [`Activity`] when bytes arrive, so an idle
 /// connection's next request starts the header-read timeout.
+///
+/// It also puts Chancery's words on the answers hyper writes by itself. A request
+/// head hyper cannot take (two different `Content-Length`s, a malformed request line,
+/// headers too large, a URI too long) is refused by hyper's parser before any of the
+/// application runs, with a bare status line and no body. Anything written while no
+/// request is being served can only be such an answer, so it is replaced by the same
+/// status with a problem+json body, as every other refusal has.
 struct ObservedStream {
     /// The client's socket.
     stream: TcpStream,
-    /// Told when bytes arrive.
+    /// Told when bytes arrive; says whether a request is being served.
     activity: Arc<Activity>,
+    /// A problem+json answer standing in for hyper's own, and how much of it is sent.
+    replacement: Option<(Vec<u8>, usize)>,
+}
+
+impl ObservedStream {
+    /// Whether `written` is hyper answering on its own: no request is with the
+    /// application, and the bytes are a refusal with no `Content-Type`. Every answer of
+    /// the application's has one (a refusal is problem+json), so the tail of a
+    /// response hyper flushes late is never taken for one of its own.
+    fn hyper_answers_alone(&self, written: &[u8]) -> bool {
+        const OWN: [&[u8]; 5] = [
+            b"HTTP/1.1 400 ",
+            b"HTTP/1.1 414 ",
+            b"HTTP/1.1 431 ",
+            b"HTTP/1.1 501 ",
+            b"HTTP/1.1 505 ",
+        ];
+        if !OWN.iter().any(|status| written.starts_with(status)) {
+            return false;
+        }
+        let head_end = written
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(written.len());
+        let head = String::from_utf8_lossy(&written[..head_end]).to_ascii_lowercase();
+        !head.contains("\r\ncontent-type:")
+            && !matches!(*self.activity.phase(), Phase::Serving { .. })
+    }
+
+    /// Takes `written` (what hyper wants sent) and sends the replacement instead,
+    /// reporting all of hyper's bytes as written once the replacement has gone out.
+    fn poll_replace(&mut self, cx: &mut Context<'_>, written: &[u8]) -> Poll<io::Result<usize>> {
+        let (answer, sent) = self
+            .replacement
+            .get_or_insert_with(|| (problem_for(written), 0));
+        while *sent < answer.len() {
+            match Pin::new(&mut self.stream).poll_write(cx, &answer[*sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *sent += n,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(written.len()))
+    }
+}
+
+/// The problem+json answer for hyper's own answer `written` (its status line first).
+fn problem_for(written: &[u8]) -> Vec<u8> {
+    let status = written
+        .get(9..12)
+        .and_then(|code| std::str::from_utf8(code).ok())
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+        .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    let detail = match status.as_u16() {
+        414 => "the request URI is too long",
+        431 => "the request's headers are too large",
+        505 => "the HTTP version is not supported: send HTTP/1.1",
+        _ => {
+            "the request head is malformed: check the request line and the headers (a header \
+             such as Content-Length given twice with different values, or both Content-Length \
+             and Transfer-Encoding, is refused)"
+        }
+    };
+    let request_id = uuid::Uuid::now_v7().to_string();
+    tracing::info!(
+        status = status.as_u16(),
+        request_id,
+        "refused a request head hyper could not take"
+    );
+    let mut problem = crate::error::Problem::new(status, detail);
+    problem.request_id = Some(request_id.clone());
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-request-id: {request_id}\r\n\
+         connection: close\r\n\r\n",
+        crate::error::PROBLEM_JSON,
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(&body);
+    answer
 }
 
 impl AsyncRead for ObservedStream {
@@ -475,13 +566,17 @@ impl AsyncRead for ObservedStream {
 }
 
 impl AsyncWrite for ObservedStream {
-    /// Writes straight to the socket.
+    /// Writes straight to the socket, but for hyper's own answers (see the type).
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        if this.replacement.is_some() || this.hyper_answers_alone(buf) {
+            return this.poll_replace(cx, buf);
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
     /// Delegated, so hyper keeps writing heads and bodies in one system call.
@@ -490,7 +585,16 @@ impl AsyncWrite for ObservedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        if this.replacement.is_some() || this.hyper_answers_alone(first) {
+            let written: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            return this.poll_replace(cx, &written);
+        }
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
     }
 
     /// Delegated: a TCP stream writes vectors natively.

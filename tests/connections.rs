@@ -257,3 +257,47 @@ async fn more_idle_connections_than_open_files_do_not_stop_health_answering() {
     drop(idle);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_head_hyper_refuses_gets_a_problem_json_body_like_any_refusal() {
+    let served = Served::start(&[], None).await;
+    for (request, status) in [
+        (
+            "POST /v1/meetings HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+            "400",
+        ),
+        (
+            "GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            "400",
+        ),
+        ("NOT A REQUEST\r\n\r\n", "400"),
+    ] {
+        let answer =
+            common::served::exchange(served.port, request.as_bytes(), Duration::from_secs(5));
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{request:?}: {answer}"
+        );
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(problem["status"].as_u64().unwrap().to_string(), status);
+        assert!(problem["detail"].as_str().unwrap().contains("malformed"));
+        assert!(problem["request_id"].is_string());
+    }
+    // Answers of the application's own, refusals included, go out untouched, and the
+    // server keeps serving.
+    let answer = common::served::exchange(
+        served.port,
+        b"GET /v1/meetings?limit=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    );
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("`limit`"), "{answer}");
+    assert!(served.answers_health(Duration::from_secs(5)));
+    served.stop().await;
+}

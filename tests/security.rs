@@ -372,7 +372,8 @@ async fn key_secrets_never_reach_the_logs() {
             .await
             .unwrap()
     );
-    let secret_of = |token: &str| token.rsplit('_').next().unwrap().to_owned();
+    // `chy_<id>_<secret>`: the secret is base64url, which may itself hold `_`.
+    let secret_of = |token: &str| token.splitn(3, '_').nth(2).unwrap().to_owned();
     // The right id with a wrong secret, and a token that is not a key at all.
     let wrong_secret = format!(
         "{}_{}",
