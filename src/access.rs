@@ -8,7 +8,6 @@ use axum_client_ip::ClientIp;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
@@ -16,36 +15,13 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::vocabulary::vocabulary;
 
-/// What a key may do; each scope includes the ones before it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Read,
-    Write,
-    Admin,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-            Scope::Admin => "admin",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Scope> {
-        match text {
-            "read" => Some(Scope::Read),
-            "write" => Some(Scope::Write),
-            "admin" => Some(Scope::Admin),
-            _ => None,
-        }
-    }
-}
+vocabulary!(
+    /// What a key may do; each scope includes the ones before it.
+    #[derive(PartialOrd, Ord)]
+    Scope { Read => "read", Write => "write", Admin => "admin" }
+);
 
 /// Who is calling: the key they presented, if any.
 #[derive(Debug, Clone, Copy, Default)]
@@ -222,4 +198,22 @@ async fn client_ip(request: &mut Request) -> Option<std::net::IpAddr> {
     let ip = ClientIp::from_request_parts(&mut parts, &()).await.ok();
     *request = Request::from_parts(parts, body);
     ip.map(|ClientIp(ip)| ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_has_one_word_for_the_database_clients_and_serde() {
+        for &scope in Scope::ALL {
+            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+            assert_eq!(scope.to_string(), scope.as_str());
+            let json = serde_json::to_string(&scope).unwrap();
+            assert_eq!(json, format!("\"{scope}\""));
+            assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), scope);
+        }
+        assert_eq!(Scope::parse("Read"), None);
+        assert!(Scope::Read < Scope::Write && Scope::Write < Scope::Admin);
+    }
 }

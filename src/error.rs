@@ -1,5 +1,7 @@
 //! The one error type: every failure becomes an RFC 9457 problem+json response.
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -60,6 +62,8 @@ pub enum ApiError {
     TimedOut,
     #[error("{0}")]
     Busy(String),
+    #[error("the service is at capacity; retry shortly")]
+    Overloaded,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -82,11 +86,40 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) | Self::TooManyExpensive(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::TimedOut | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TimedOut | Self::Busy(_) | Self::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// A rate limit's answer: retry once `wait` has passed, in whole seconds rounded
+    /// up so that a client waiting that long gets through.
+    pub fn too_many_requests(wait: Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::TooManyRequests(seconds.max(1))
+    }
+
+    /// The `Retry-After` of this answer, in seconds: the one policy for every 429 and
+    /// 503. A rate limit knows when the allowance refills. A place among the client's
+    /// expensive reads, or among the requests in flight, frees as soon as one finishes,
+    /// so that wait is short. A database that is down, a request that ran out of time,
+    /// or an instance busy with expensive reads or imports needs longer.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(seconds) => Some(*seconds),
+            Self::TooManyExpensive(_) | Self::Overloaded => Some(RETRY_SOON_SECONDS),
+            Self::Unavailable | Self::TimedOut | Self::Busy(_) => Some(RETRY_LATER_SECONDS),
+            _ => None,
+        }
+    }
 }
+
+/// How long a client should wait when a place frees as soon as a request finishes.
+const RETRY_SOON_SECONDS: u64 = 1;
+/// How long a client should wait on a database that is down, or an instance running
+/// slow work.
+const RETRY_LATER_SECONDS: u64 = 2;
 
 /// An RFC 9457 problem document. `instance` and `request_id` are filled in by the
 /// problem middleware, which knows the request.
@@ -134,11 +167,7 @@ impl Problem {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let retry_after = match self {
-            Self::TooManyRequests(seconds) => Some(seconds),
-            Self::TooManyExpensive(_) => Some(1),
-            _ => None,
-        };
+        let retry_after = self.retry_after();
         let mut problem = Problem::new(status, self.to_string());
         match self {
             Self::Validation(errors) => {
@@ -162,26 +191,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        match status {
-            StatusCode::UNAUTHORIZED => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
-                );
-            }
-            _ => {}
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
 }
-
-/// How long a client should wait before retrying a 503, in seconds.
-const RETRY_AFTER_SECONDS: &str = "2";
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
@@ -304,5 +321,41 @@ mod tests {
             ApiError::from(sqlx::Error::PoolTimedOut),
             ApiError::Unavailable
         ));
+    }
+
+    #[test]
+    fn every_429_and_503_says_when_to_retry() {
+        let retry_after = |error: ApiError| {
+            let response = error.into_response();
+            let header = response.headers().get(header::RETRY_AFTER).cloned();
+            (response.status().as_u16(), header)
+        };
+        for (error, status, seconds) in [
+            (ApiError::TooManyRequests(3), 429, "3"),
+            (ApiError::TooManyExpensive(2), 429, "1"),
+            (ApiError::Overloaded, 503, "1"),
+            (ApiError::Unavailable, 503, "2"),
+            (ApiError::TimedOut, 503, "2"),
+            (ApiError::Busy("busy".into()), 503, "2"),
+        ] {
+            assert_eq!(
+                retry_after(error),
+                (status, Some(HeaderValue::from_static(seconds)))
+            );
+        }
+        assert_eq!(retry_after(ApiError::BadRequest("no".into())), (400, None));
+        assert_eq!(retry_after(ApiError::Unauthorized).1, None);
+    }
+
+    #[test]
+    fn a_rate_limit_rounds_its_wait_up_to_whole_seconds() {
+        let seconds = |millis| match ApiError::too_many_requests(Duration::from_millis(millis)) {
+            ApiError::TooManyRequests(seconds) => seconds,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(seconds(0), 1);
+        assert_eq!(seconds(10), 1);
+        assert_eq!(seconds(1000), 1);
+        assert_eq!(seconds(1001), 2);
     }
 }

@@ -17,6 +17,7 @@ use crate::extract::{Path, Query};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
 use crate::replica::ReadPool;
+use crate::vocabulary::vocabulary;
 use crate::{AppState, REQUEST_ID};
 
 pub fn router() -> Router<AppState> {
@@ -46,44 +47,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
+vocabulary!(
+    /// What a change did.
+    Action { Create => "create", Update => "update", Delete => "delete" }
+);
 
-impl Action {
-    fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
+vocabulary!(
+    /// What a change was made to.
+    Resource {
+        Meeting => "meeting",
+        Participant => "participant",
+        Statement => "statement",
+        Agreement => "agreement",
+        Person => "person",
     }
-}
-
-/// What a change was made to.
-#[derive(Debug, Clone, Copy)]
-pub enum Resource {
-    Meeting,
-    Participant,
-    Statement,
-    Agreement,
-    Person,
-}
-
-impl Resource {
-    fn as_str(self) -> &'static str {
-        match self {
-            Resource::Meeting => "meeting",
-            Resource::Participant => "participant",
-            Resource::Statement => "statement",
-            Resource::Agreement => "agreement",
-            Resource::Person => "person",
-        }
-    }
-}
+);
 
 /// One write, as recorded.
 pub struct Change<'a> {

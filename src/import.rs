@@ -28,6 +28,7 @@ use crate::history::{self, Action, Actor};
 use crate::idempotency::Idempotency;
 use crate::meetings::document::{self, MeetingInput, NewMeeting};
 use crate::settings::ImportLimits;
+use crate::vocabulary::vocabulary;
 
 /// The longest line accepted: one meeting document.
 pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
@@ -35,35 +36,22 @@ pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
 /// Documents written per batch.
 const BATCH: usize = 500;
 
-/// What to do with a document whose identifier is already stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Refuse it: the line fails with a conflict.
-    #[default]
-    Insert,
-    /// Replace the stored meeting, unless nothing changed.
-    Upsert,
-}
-
-/// What happened to a line's document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Created,
-    Updated,
-    Unchanged,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Updated => "updated",
-            Status::Unchanged => "unchanged",
-        }
+vocabulary!(
+    /// What to do with a document whose identifier is already stored.
+    #[derive(Default)]
+    Mode {
+        /// Refuse it: the line fails with a conflict.
+        #[default]
+        Insert => "insert",
+        /// Replace the stored meeting, unless nothing changed.
+        Upsert => "upsert",
     }
-}
+);
+
+vocabulary!(
+    /// What happened to a line's document.
+    Status { Created => "created", Updated => "updated", Unchanged => "unchanged" }
+);
 
 /// The outcome of one line.
 #[derive(Debug, Clone, Serialize)]

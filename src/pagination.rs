@@ -104,30 +104,36 @@ pub fn encode<K: Serialize, F: Listed>(key: &K, filters: &F) -> String {
 /// forged or garbled, is a 400 in our words: nothing of it reaches SQL unless it
 /// could have been made by `encode`.
 pub fn decode<K: DeserializeOwned, F: Listed>(cursor: &str, filters: &F) -> Result<K, ApiError> {
-    let invalid = || {
-        ApiError::BadRequest("invalid `cursor`: pass back a `next_cursor` exactly as given".into())
-    };
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim_end_matches('='))
-        .map_err(|_| invalid())?;
+        .map_err(|_| invalid_cursor())?;
     let envelope: Envelope<serde_json::Value> =
-        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
     if envelope.l != F::LIST {
-        return Err(ApiError::BadRequest(
-            "invalid `cursor`: this cursor belongs to another list; start again without a cursor"
-                .into(),
+        return Err(refused(
+            "this cursor belongs to another list; start again without a cursor",
         ));
     }
     if envelope.f != fingerprint(filters) {
-        return Err(ApiError::BadRequest(
-            "invalid `cursor`: it was made for different filters; start again without a cursor"
-                .into(),
+        return Err(refused(
+            "it was made for different filters; start again without a cursor",
         ));
     }
     if !could_be_stored(&envelope.k) {
-        return Err(invalid());
+        return Err(invalid_cursor());
     }
-    serde_json::from_value(envelope.k).map_err(|_| invalid())
+    serde_json::from_value(envelope.k).map_err(|_| invalid_cursor())
+}
+
+/// The answer to a cursor that `encode` did not make, forged or garbled, or whose key
+/// does not fit the query it came back with: the one wording of it, for every list.
+pub fn invalid_cursor() -> ApiError {
+    refused("pass back a `next_cursor` exactly as given")
+}
+
+/// The 400 for a refused cursor, saying why.
+fn refused(reason: &str) -> ApiError {
+    ApiError::BadRequest(format!("invalid `cursor`: {reason}"))
 }
 
 /// Whether every value in a cursor's key is one a stored row could have: no text with
@@ -188,7 +194,11 @@ mod tests {
         let key: (String, i32) = decode(&cursor, &meeting).unwrap();
         assert_eq!(key, ("2021-10-12".to_owned(), 7));
         assert!(decode::<(String, i32), _>(&cursor, &uuid::Uuid::now_v7()).is_err());
-        assert!(decode::<(String, i32), _>("garbage!", &meeting).is_err());
+        let garbled = decode::<(String, i32), _>("garbage!", &meeting).err();
+        assert_eq!(
+            garbled.map(|error| error.to_string()),
+            Some(invalid_cursor().to_string())
+        );
         let people = crate::people::PeopleFilters::default();
         let error = decode::<(String, i32), _>(&cursor, &people).err();
         assert!(format!("{error:?}").contains("another list"), "{error:?}");

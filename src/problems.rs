@@ -6,10 +6,10 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::REQUEST_ID;
-use crate::error::{PROBLEM_JSON, Problem};
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
 
 /// Completes problems made by handlers and turns any other error response (from
 /// axum or a layer) into one, so clients see a single error shape.
@@ -81,15 +81,7 @@ pub async fn method_not_allowed(request: Request) -> Response {
 
 /// The answer to a request shed because the service is at capacity.
 pub async fn overloaded(_: tower::BoxError) -> Response {
-    let mut response = Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the service is at capacity; retry shortly",
-    )
-    .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-    response
+    ApiError::Overloaded.into_response()
 }
 
 /// A handler panic is logged and answered with a plain 500, never a dropped connection.

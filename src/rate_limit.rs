@@ -42,12 +42,9 @@ impl RateLimits {
             (None, None) => None,
         };
         match outcome {
-            Some(Err(not_until)) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                // Whole seconds, rounded up: a client that waits that long gets through.
-                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                Err(ApiError::TooManyRequests(seconds.max(1)))
-            }
+            Some(Err(not_until)) => Err(ApiError::too_many_requests(
+                not_until.wait_time_from(self.clock.now()),
+            )),
             _ => Ok(()),
         }
     }

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum_client_ip::ClientIpSource;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::access::Scope;
+use crate::import::Mode;
 
 /// Chancery: an HTTP API for structured records of diplomatic meetings.
 #[derive(Debug, Parser)]
@@ -228,7 +230,7 @@ pub enum LogFormat {
 pub enum KeysCommand {
     /// Create a key; its secret is printed once, as the last line.
     Create {
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = one_of(Scope::ALL, Scope::as_str, |_| None))]
         scope: Scope,
         #[arg(long)]
         name: String,
@@ -244,8 +246,37 @@ pub struct ImportArgs {
     /// NDJSON file of meeting documents; `-` reads standard input.
     pub file: PathBuf,
     /// `insert` refuses documents whose identifier is stored; `upsert` replaces them.
-    #[arg(long, value_enum, default_value_t = crate::import::Mode::Insert)]
-    pub mode: crate::import::Mode,
+    #[arg(long, value_parser = one_of(Mode::ALL, Mode::as_str, mode_help), default_value_t = Mode::Insert)]
+    pub mode: Mode,
+}
+
+/// What `--help` says of each import mode.
+fn mode_help(mode: Mode) -> Option<&'static str> {
+    Some(match mode {
+        Mode::Insert => "Refuse it: the line fails with a conflict",
+        Mode::Upsert => "Replace the stored meeting, unless nothing changed",
+    })
+}
+
+/// A flag whose value is a word of one of the domain's vocabularies, read into the
+/// domain's enum: the words come from the vocabulary, the help for each from `help`.
+fn one_of<T>(
+    words: &'static [T],
+    word: fn(T) -> &'static str,
+    help: fn(T) -> Option<&'static str>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static,
+{
+    let values = words
+        .iter()
+        .map(|&value| PossibleValue::new(word(value)).help(help(value)));
+    PossibleValuesParser::new(values).map(move |given| {
+        *words
+            .iter()
+            .find(|&&value| word(value) == given)
+            .expect("a possible value is a word of the vocabulary")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -300,3 +331,51 @@ pub const DEFAULT_MAX_EXPENSIVE_PER_CLIENT: usize = 2;
 pub const DEFAULT_RATE_LIMIT_PER_KEY: u32 = 100;
 /// Requests per second for one address without a key.
 pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 50;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        let args = std::iter::once("chancery").chain(args.iter().copied());
+        Cli::try_parse_from(args).map(|cli| cli.command.expect("a subcommand"))
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scopes_and_modes_are_read_as_their_words() {
+        for &scope in Scope::ALL {
+            let args = ["keys", "create", "--scope", scope.as_str(), "--name", "n"];
+            let Ok(Command::Keys(KeysCommand::Create { scope: read, .. })) = parse(&args) else {
+                panic!("{args:?}");
+            };
+            assert_eq!(read, scope);
+        }
+        for &mode in Mode::ALL {
+            let Ok(Command::Import(args)) = parse(&["import", "--mode", mode.as_str(), "-"]) else {
+                panic!("{mode}");
+            };
+            assert_eq!(args.mode, mode);
+        }
+        let Ok(Command::Import(args)) = parse(&["import", "-"]) else {
+            panic!("no import");
+        };
+        assert_eq!(args.mode, Mode::Insert);
+        for args in [
+            &["keys", "create", "--scope", "Read", "--name", "n"][..],
+            &["import", "--mode", "INSERT", "-"],
+        ] {
+            let error = parse(args).expect_err("refused");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::InvalidValue,
+                "{args:?}"
+            );
+        }
+    }
+}

@@ -1,33 +1,51 @@
 //! The closed vocabularies of the domain and the normalised text fields shared by
 //! meetings, statements and agreements.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::text::{self, Kind, Name};
 
+/// A closed set of words: an enum whose every variant is named once, by the word
+/// stored in the database, shown to clients and read back from them (serde uses the
+/// same word). Attributes before the name (docs, further derives) go on the enum, and
+/// those before a variant on the variant.
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize,
+        )]
+        pub enum $name { $($(#[$variant_meta])* #[serde(rename = $text)] $variant),+ }
 
         impl $name {
+            /// Every word, in the order declared.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// The word stored in the database and shown to clients.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
             }
+
+            /// The value a word names, if it names one.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// What sort of meeting it was.
