@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
@@ -15,10 +15,10 @@ use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path, Query};
-use crate::history::{self, Action, Actor, Change, Resource};
+use crate::history::{Actor, Resource};
 use crate::idempotency::Idempotency;
-use crate::json::{JsonText, created_headers};
-use crate::meetings::document;
+use crate::json::JsonText;
+use crate::meetings::items::{self, Item};
 use crate::pagination::{self, Limit};
 use crate::replica::ReadPool;
 use crate::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
@@ -122,7 +122,7 @@ pub async fn insert_all(
             due_by: a.due_by,
         })
         .collect();
-    let sql = document::positioned_insert(
+    let sql = items::positioned_insert(
         "agreements",
         "id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by",
         "id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text, \
@@ -137,14 +137,15 @@ pub async fn insert_all(
     Ok(rows.iter().map(|row| row.id).collect())
 }
 
-async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
-    let json: Option<String> =
-        sqlx::query_scalar("SELECT agreement_json(a)::text FROM agreements a WHERE a.id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    json.ok_or(ApiError::NotFound("agreement"))
-}
+/// How one agreement is stored, read and written.
+const ITEM: Item = Item {
+    resource: Resource::Agreement,
+    table: Table::Agreements,
+    what: "agreement",
+    path: "/v1/agreements",
+    fetch: "SELECT agreement_json(a)::text FROM agreements a WHERE a.id = $1",
+    delete: "DELETE FROM agreements WHERE id = $1 RETURNING meeting_id",
+};
 
 fn check_single(input: &AgreementInput) -> ApiResult<()> {
     let mut checks = Checks::default();
@@ -160,34 +161,18 @@ async fn add(
     Json(input): Json<AgreementInput>,
 ) -> ApiResult<Response> {
     check_single(&input)?;
-    let mut tx = state.db.begin().await?;
-    document::lock(&mut tx, meeting_id).await?;
-    let ids = insert_all(&mut tx, &[(meeting_id, &input)]).await?;
-    document::touch(&mut tx, meeting_id).await?;
-    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
-    history::record(
-        &mut tx,
+    ITEM.add(
+        &state.db,
         &actor,
-        Change::item(
-            Action::Create,
-            Resource::Agreement,
-            ids[0],
-            meeting_id,
-            Some(&sent),
-        ),
+        idempotency,
+        meeting_id,
+        &input,
+        async |conn| {
+            let ids = insert_all(conn, &[(meeting_id, &input)]).await?;
+            Ok(ids[0])
+        },
     )
-    .await?;
-    let body = fetch(&mut tx, ids[0]).await?;
-    let response = idempotency
-        .answer(
-            &mut tx,
-            StatusCode::CREATED,
-            created_headers(&format!("/v1/agreements/{}", ids[0])),
-            body,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    .await
 }
 
 async fn show(
@@ -196,7 +181,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, ITEM.fetch(&mut conn, id).await?))
 }
 
 async fn update(
@@ -206,55 +191,38 @@ async fn update(
     headers: HeaderMap,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Agreements, id, async |conn| {
-        fetch(conn, id).await
+    ITEM.update(&state.db, &actor, id, &headers, &patch, async |conn| {
+        let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
+            "SELECT meeting_id, (agreement_json(a)::jsonb - 'id' - 'meeting_id') FROM agreements a WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (meeting_id, mut value) = current.ok_or(ApiError::NotFound(ITEM.what))?;
+        if !crate::extract::merge_patch(&mut value, &patch)? {
+            return Ok(None);
+        }
+        let input: AgreementInput = crate::extract::deserialize(value)?;
+        check_single(&input)?;
+        sqlx::query(
+            "UPDATE agreements SET title = $2, description = $3, kind = $4, status = $5, parties = $6, topics = $7,
+                                   signed_on = $8, due_by = $9
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(input.title.trim())
+        .bind(input.description.as_deref())
+        .bind(input.kind.unwrap_or(AgreementKind::Other).as_str())
+        .bind(input.status.unwrap_or(AgreementStatus::Agreed).as_str())
+        .bind(input.parties())
+        .bind(input.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
+        .bind(input.signed_on)
+        .bind(input.due_by)
+        .execute(&mut *conn)
+        .await?;
+        Ok(Some(meeting_id))
     })
-    .await?;
-    let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT meeting_id, (agreement_json(a)::jsonb - 'id' - 'meeting_id') FROM agreements a WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("agreement"))?;
-    if !crate::extract::merge_patch(&mut value, &patch)? {
-        return Ok(etag::tagged(fetch(&mut tx, id).await?));
-    }
-    let input: AgreementInput = crate::extract::deserialize(value)?;
-    check_single(&input)?;
-    sqlx::query(
-        "UPDATE agreements SET title = $2, description = $3, kind = $4, status = $5, parties = $6, topics = $7,
-                               signed_on = $8, due_by = $9
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(input.title.trim())
-    .bind(input.description.as_deref())
-    .bind(input.kind.unwrap_or(AgreementKind::Other).as_str())
-    .bind(input.status.unwrap_or(AgreementStatus::Agreed).as_str())
-    .bind(input.parties())
-    .bind(input.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
-    .bind(input.signed_on)
-    .bind(input.due_by)
-    .execute(&mut *tx)
-    .await?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(
-            Action::Update,
-            Resource::Agreement,
-            id,
-            meeting_id,
-            Some(&patch),
-        ),
-    )
-    .await?;
-    let body = fetch(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(etag::tagged(body))
+    .await
 }
 
 async fn remove(
@@ -262,27 +230,8 @@ async fn remove(
     actor: Actor,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Agreements, id, async |conn| {
-        fetch(conn, id).await
-    })
-    .await?;
-    let meeting_id: Option<Uuid> =
-        sqlx::query_scalar("DELETE FROM agreements WHERE id = $1 RETURNING meeting_id")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let meeting_id = meeting_id.ok_or(ApiError::NotFound("agreement"))?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(Action::Delete, Resource::Agreement, id, meeting_id, None),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<Response> {
+    ITEM.remove(&state.db, &actor, id, &headers).await
 }
 
 /// Filters of `GET /v1/agreements`. Dates are inclusive.

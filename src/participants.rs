@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use std::collections::{BTreeSet, HashMap};
@@ -16,10 +16,9 @@ use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path};
-use crate::history::{self, Action, Actor, Change, Resource};
+use crate::history::{Actor, Resource};
 use crate::idempotency::Idempotency;
-use crate::json::created_headers;
-use crate::meetings::document;
+use crate::meetings::items::{self, Item};
 use crate::replica::ReadPool;
 use crate::text::Name;
 use crate::vocabulary::{Checks, Side, field_path};
@@ -216,7 +215,7 @@ pub async fn insert_all(
             side: p.input.side.map(Side::as_str),
         })
         .collect();
-    let sql = document::positioned_insert(
+    let sql = items::positioned_insert(
         "participants",
         "id, meeting_id, person_id, organization, role, country, side",
         "id uuid, meeting_id uuid, idx int, person_id uuid, organization text, role text, country text, side text",
@@ -247,14 +246,15 @@ pub const PARTICIPANT_JSON: &str = "json_build_object(
     'organization', p.organization,
     'side', p.side)";
 
-async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
-    let json: Option<String> =
-        sqlx::query_scalar("SELECT participant_json(p)::text FROM participants p WHERE p.id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    json.ok_or(ApiError::NotFound("participant"))
-}
+/// How one participant is stored, read and written.
+const ITEM: Item = Item {
+    resource: Resource::Participant,
+    table: Table::Participants,
+    what: "participant",
+    path: "/v1/participants",
+    fetch: "SELECT participant_json(p)::text FROM participants p WHERE p.id = $1",
+    delete: "DELETE FROM participants WHERE id = $1 RETURNING meeting_id",
+};
 
 async fn add(
     State(state): State<AppState>,
@@ -266,39 +266,23 @@ async fn add(
     let mut checks = Checks::default();
     input.check("", &mut checks);
     checks.finish()?;
-    let mut tx = state.db.begin().await?;
-    document::lock(&mut tx, meeting_id).await?;
-    let new = NewParticipant {
-        meeting_id,
-        input: &input,
-        field: String::new(),
-    };
-    let written = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
-    document::touch(&mut tx, meeting_id).await?;
-    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
-    history::record(
-        &mut tx,
+    ITEM.add(
+        &state.db,
         &actor,
-        Change::item(
-            Action::Create,
-            Resource::Participant,
-            written[0].id,
-            meeting_id,
-            Some(&sent),
-        ),
+        idempotency,
+        meeting_id,
+        &input,
+        async |conn| {
+            let new = NewParticipant {
+                meeting_id,
+                input: &input,
+                field: String::new(),
+            };
+            let written = insert_all(conn, std::slice::from_ref(&new)).await?;
+            Ok(written[0].id)
+        },
     )
-    .await?;
-    let body = fetch(&mut tx, written[0].id).await?;
-    let response = idempotency
-        .answer(
-            &mut tx,
-            StatusCode::CREATED,
-            created_headers(&format!("/v1/participants/{}", written[0].id)),
-            body,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    .await
 }
 
 async fn show(
@@ -307,7 +291,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, ITEM.fetch(&mut conn, id).await?))
 }
 
 async fn update(
@@ -317,69 +301,52 @@ async fn update(
     headers: HeaderMap,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Participants, id, async |conn| {
-        fetch(conn, id).await
-    })
-    .await?;
-    let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
-                                              'role', role, 'country', country, 'side', side)::jsonb
-         FROM participants WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (meeting_id, mut value) = current.ok_or(ApiError::NotFound("participant"))?;
-    // Naming a person by name replaces the person given by id.
-    if patch.get("name").is_some_and(|name| !name.is_null()) {
-        value["person_id"] = serde_json::Value::Null;
-    }
-    crate::extract::merge_patch(&mut value, &patch)?;
-    let input: ParticipantInput = crate::extract::deserialize(value)?;
-    let mut checks = Checks::default();
-    input.check("", &mut checks);
-    checks.finish()?;
-    let new = NewParticipant {
-        meeting_id,
-        input: &input,
-        field: String::new(),
-    };
-    let people = resolve_people(&mut tx, std::slice::from_ref(&new)).await?;
-    sqlx::query(
-        "UPDATE participants SET person_id = $2, organization = $3, role = $4, country = $5, side = $6
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(people[0])
-    .bind(input.organization.as_deref())
-    .bind(input.role.as_deref().map(str::trim))
-    .bind(input.country.map(|c| c.as_str()))
-    .bind(input.side.map(Side::as_str))
-    .execute(&mut *tx)
-    .await?;
-    // What this participant said is now attributed to whoever it now names.
-    sqlx::query("UPDATE statements SET person_id = $2 WHERE participant_id = $1")
+    ITEM.update(&state.db, &actor, id, &headers, &patch, async |conn| {
+        let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
+            "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
+                                                  'role', role, 'country', country, 'side', side)::jsonb
+             FROM participants WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (meeting_id, mut value) = current.ok_or(ApiError::NotFound(ITEM.what))?;
+        // Naming a person by name replaces the person given by id.
+        if patch.get("name").is_some_and(|name| !name.is_null()) {
+            value["person_id"] = serde_json::Value::Null;
+        }
+        crate::extract::merge_patch(&mut value, &patch)?;
+        let input: ParticipantInput = crate::extract::deserialize(value)?;
+        let mut checks = Checks::default();
+        input.check("", &mut checks);
+        checks.finish()?;
+        let new = NewParticipant {
+            meeting_id,
+            input: &input,
+            field: String::new(),
+        };
+        let people = resolve_people(conn, std::slice::from_ref(&new)).await?;
+        sqlx::query(
+            "UPDATE participants SET person_id = $2, organization = $3, role = $4, country = $5, side = $6
+             WHERE id = $1",
+        )
         .bind(id)
         .bind(people[0])
-        .execute(&mut *tx)
+        .bind(input.organization.as_deref())
+        .bind(input.role.as_deref().map(str::trim))
+        .bind(input.country.map(|c| c.as_str()))
+        .bind(input.side.map(Side::as_str))
+        .execute(&mut *conn)
         .await?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(
-            Action::Update,
-            Resource::Participant,
-            id,
-            meeting_id,
-            Some(&patch),
-        ),
-    )
-    .await?;
-    let body = fetch(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(etag::tagged(body))
+        // What this participant said is now attributed to whoever it now names.
+        sqlx::query("UPDATE statements SET person_id = $2 WHERE participant_id = $1")
+            .bind(id)
+            .bind(people[0])
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(meeting_id))
+    })
+    .await
 }
 
 async fn remove(
@@ -387,25 +354,6 @@ async fn remove(
     actor: Actor,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Participants, id, async |conn| {
-        fetch(conn, id).await
-    })
-    .await?;
-    let meeting_id: Option<Uuid> =
-        sqlx::query_scalar("DELETE FROM participants WHERE id = $1 RETURNING meeting_id")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let meeting_id = meeting_id.ok_or(ApiError::NotFound("participant"))?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(Action::Delete, Resource::Participant, id, meeting_id, None),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<Response> {
+    ITEM.remove(&state.db, &actor, id, &headers).await
 }

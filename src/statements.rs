@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
@@ -15,10 +15,10 @@ use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult};
 use crate::etag::{self, Table};
 use crate::extract::{Json, MergePatch, Path, Query};
-use crate::history::{self, Action, Actor, Change, Resource};
+use crate::history::{Actor, Resource};
 use crate::idempotency::Idempotency;
-use crate::json::{JsonText, created_headers};
-use crate::meetings::document;
+use crate::json::JsonText;
+use crate::meetings::items::{self, Item};
 use crate::pagination::{self, Limit};
 use crate::participants::{Written, require_people};
 use crate::people::PersonRef;
@@ -165,7 +165,7 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
             }
         })
         .collect();
-    let sql = document::positioned_insert(
+    let sql = items::positioned_insert(
         "statements",
         "id, meeting_id, participant_id, person_id, speaker_name, text, kind, language, topics, \
          source_url, source_title, source_publisher, source_published_on",
@@ -185,6 +185,21 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
         link_speakers_by_name(conn, &ids).await?;
     }
     Ok(ids)
+}
+
+/// Writes one statement sent on its own (no `speaker_participant`) as the meeting's last.
+async fn insert_one(
+    conn: &mut PgConnection,
+    meeting_id: Uuid,
+    input: &StatementInput,
+) -> ApiResult<Uuid> {
+    let new = NewStatement {
+        meeting_id,
+        input,
+        speaker: None,
+        field: String::new(),
+    };
+    Ok(insert_all(conn, std::slice::from_ref(&new)).await?[0])
 }
 
 /// A speaker given only by name is linked to the meeting's participant of that name.
@@ -255,14 +270,15 @@ pub const STATEMENT_JSON: &str = "json_build_object(
               ELSE json_build_object('url', s.source_url, 'title', s.source_title,
                                      'publisher', s.source_publisher, 'published_on', s.source_published_on) END)";
 
-async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
-    let json: Option<String> =
-        sqlx::query_scalar("SELECT statement_json(s)::text FROM statements s WHERE s.id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    json.ok_or(ApiError::NotFound("statement"))
-}
+/// How one statement is stored, read and written.
+const ITEM: Item = Item {
+    resource: Resource::Statement,
+    table: Table::Statements,
+    what: "statement",
+    path: "/v1/statements",
+    fetch: "SELECT statement_json(s)::text FROM statements s WHERE s.id = $1",
+    delete: "DELETE FROM statements WHERE id = $1 RETURNING meeting_id",
+};
 
 /// A list index: a whole number from 0, which JSON may also write as `2.0` (the spec
 /// says `integer`, and JSON Schema counts `2.0` as one).
@@ -305,40 +321,15 @@ async fn add(
     Json(input): Json<StatementInput>,
 ) -> ApiResult<Response> {
     check_single(&input)?;
-    let mut tx = state.db.begin().await?;
-    document::lock(&mut tx, meeting_id).await?;
-    let new = NewStatement {
-        meeting_id,
-        input: &input,
-        speaker: None,
-        field: String::new(),
-    };
-    let ids = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
-    document::touch(&mut tx, meeting_id).await?;
-    let sent = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
-    history::record(
-        &mut tx,
+    ITEM.add(
+        &state.db,
         &actor,
-        Change::item(
-            Action::Create,
-            Resource::Statement,
-            ids[0],
-            meeting_id,
-            Some(&sent),
-        ),
+        idempotency,
+        meeting_id,
+        &input,
+        async |conn| insert_one(conn, meeting_id, &input).await,
     )
-    .await?;
-    let body = fetch(&mut tx, ids[0]).await?;
-    let response = idempotency
-        .answer(
-            &mut tx,
-            StatusCode::CREATED,
-            created_headers(&format!("/v1/statements/{}", ids[0])),
-            body,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    .await
 }
 
 async fn show(
@@ -347,7 +338,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
+    Ok(etag::respond(&headers, ITEM.fetch(&mut conn, id).await?))
 }
 
 async fn update(
@@ -357,75 +348,52 @@ async fn update(
     headers: HeaderMap,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Statements, id, async |conn| {
-        fetch(conn, id).await
-    })
-    .await?;
-    let current: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
-        "SELECT meeting_id, position, jsonb_build_object(
-                    'participant_id', participant_id, 'person_id', person_id, 'speaker_name', speaker_name,
-                    'text', text, 'kind', kind, 'language', language, 'topics', topics,
-                    'source', statement_json(s)->'source')
-         FROM statements s WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (meeting_id, position, mut value) = current.ok_or(ApiError::NotFound("statement"))?;
-    // A new speaker replaces the old one, however the old one was named.
-    let speaker_fields = ["participant_id", "person_id", "speaker_name"];
-    if speaker_fields
-        .iter()
-        .any(|f| patch.get(*f).is_some_and(|v| !v.is_null()))
-    {
-        for field in speaker_fields {
-            value[field] = serde_json::Value::Null;
+    ITEM.update(&state.db, &actor, id, &headers, &patch, async |conn| {
+        let current: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
+            "SELECT meeting_id, position, jsonb_build_object(
+                        'participant_id', participant_id, 'person_id', person_id, 'speaker_name', speaker_name,
+                        'text', text, 'kind', kind, 'language', language, 'topics', topics,
+                        'source', statement_json(s)->'source')
+             FROM statements s WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (meeting_id, position, mut value) = current.ok_or(ApiError::NotFound(ITEM.what))?;
+        // A new speaker replaces the old one, however the old one was named.
+        let speaker_fields = ["participant_id", "person_id", "speaker_name"];
+        if speaker_fields
+            .iter()
+            .any(|f| patch.get(*f).is_some_and(|v| !v.is_null()))
+        {
+            for field in speaker_fields {
+                value[field] = serde_json::Value::Null;
+            }
+        } else if value["participant_id"].is_string() {
+            // The person follows from the participant; keep one speaker reference.
+            value["person_id"] = serde_json::Value::Null;
+            value["speaker_name"] = serde_json::Value::Null;
+        } else if value["person_id"].is_string() {
+            value["speaker_name"] = serde_json::Value::Null;
         }
-    } else if value["participant_id"].is_string() {
-        // The person follows from the participant; keep one speaker reference.
-        value["person_id"] = serde_json::Value::Null;
-        value["speaker_name"] = serde_json::Value::Null;
-    } else if value["person_id"].is_string() {
-        value["speaker_name"] = serde_json::Value::Null;
-    }
-    crate::extract::merge_patch(&mut value, &patch)?;
-    let input: StatementInput = crate::extract::deserialize(value)?;
-    check_single(&input)?;
-    sqlx::query("DELETE FROM statements WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    // Re-insert under the same id and position: one code path checks and links speakers.
-    let new = NewStatement {
-        meeting_id,
-        input: &input,
-        speaker: None,
-        field: String::new(),
-    };
-    let ids = insert_all(&mut tx, std::slice::from_ref(&new)).await?;
-    sqlx::query("UPDATE statements SET id = $1, position = $3 WHERE id = $2")
-        .bind(id)
-        .bind(ids[0])
-        .bind(position)
-        .execute(&mut *tx)
-        .await?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(
-            Action::Update,
-            Resource::Statement,
-            id,
-            meeting_id,
-            Some(&patch),
-        ),
-    )
-    .await?;
-    let body = fetch(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(etag::tagged(body))
+        crate::extract::merge_patch(&mut value, &patch)?;
+        let input: StatementInput = crate::extract::deserialize(value)?;
+        check_single(&input)?;
+        sqlx::query("DELETE FROM statements WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        // Re-insert under the same id and position: one code path checks and links speakers.
+        let new_id = insert_one(conn, meeting_id, &input).await?;
+        sqlx::query("UPDATE statements SET id = $1, position = $3 WHERE id = $2")
+            .bind(id)
+            .bind(new_id)
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(meeting_id))
+    })
+    .await
 }
 
 async fn remove(
@@ -433,27 +401,8 @@ async fn remove(
     actor: Actor,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::Statements, id, async |conn| {
-        fetch(conn, id).await
-    })
-    .await?;
-    let meeting_id: Option<Uuid> =
-        sqlx::query_scalar("DELETE FROM statements WHERE id = $1 RETURNING meeting_id")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let meeting_id = meeting_id.ok_or(ApiError::NotFound("statement"))?;
-    document::touch(&mut tx, meeting_id).await?;
-    history::record(
-        &mut tx,
-        &actor,
-        Change::item(Action::Delete, Resource::Statement, id, meeting_id, None),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<Response> {
+    ITEM.remove(&state.db, &actor, id, &headers).await
 }
 
 /// Filters of `GET /v1/statements`.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::agreements::AgreementInput;
 use crate::country::CountryCode;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::limits;
 use crate::participants::{NewParticipant, ParticipantInput};
 use crate::statements::{NewStatement, StatementInput};
@@ -468,58 +468,4 @@ pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(Strin
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row)
-}
-
-/// Fails with 404 unless meeting `id` exists; locks it against concurrent edits.
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> ApiResult<i32> {
-    let version: Option<i32> =
-        sqlx::query_scalar("SELECT version FROM meetings WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    version.ok_or(ApiError::NotFound("meeting"))
-}
-
-/// Records that something under meeting `id` changed: new version, new countries.
-pub async fn touch(conn: &mut PgConnection, id: Uuid) -> ApiResult<()> {
-    sqlx::query("SELECT refresh_meeting_countries($1)")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE meetings SET version = version + 1, updated_at = now(), document_hash = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// SQL that inserts the rows of `$1`, a JSON array read by `jsonb_to_recordset` as
-/// `record` (which has `meeting_id` and `idx`), into an item table: `columns` are set
-/// from `values` and `position` places each row after its meeting's stored items, in
-/// the order of `idx`. `joins` may join more tables to `r`.
-///
-/// Each meeting's last stored position is looked up once, in a materialised step that
-/// runs before the first row is written. Looked up row by row, it walked the index
-/// entries the statement itself had just added, and a document of n items cost n².
-///
-/// Every part is a `'static` string written in this crate, never client text.
-pub fn positioned_insert(
-    table: &'static str,
-    columns: &'static str,
-    record: &'static str,
-    values: &'static str,
-    joins: &'static str,
-) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!(
-        "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r({record})),
-              next AS MATERIALIZED (
-                SELECT m.meeting_id,
-                       coalesce((SELECT max(x.position) + 1 FROM {table} x WHERE x.meeting_id = m.meeting_id), 0)
-                         AS position
-                  FROM (SELECT DISTINCT meeting_id FROM r) m)
-         INSERT INTO {table} ({columns}, position)
-         SELECT {values},
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + next.position
-           FROM r JOIN next ON next.meeting_id = r.meeting_id {joins}"
-    ))
 }

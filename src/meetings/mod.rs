@@ -1,6 +1,8 @@
 //! Meetings: whole documents in and out, merge-patch edits, and the filtered list.
 
+pub mod aggregate;
 pub mod document;
+pub mod items;
 pub mod list;
 
 use axum::Router;
@@ -125,7 +127,7 @@ async fn update(
     checks.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let version = document::lock(&mut tx, id).await?;
+    let version = aggregate::lock(&mut tx, id).await?;
     check_if_match(&headers, version)?;
     let (current, _) = document::fetch(&mut tx, id)
         .await?
@@ -171,7 +173,7 @@ async fn update(
     .await?;
     document::write_sources_and_identifiers(&mut tx, id, &meeting.sources, &meeting.identifiers)
         .await?;
-    document::touch(&mut tx, id).await?;
+    aggregate::touch(&mut tx, id).await?;
     history::record(
         &mut tx,
         &actor,
@@ -195,7 +197,7 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let version = document::lock(&mut tx, id).await?;
+    let version = aggregate::lock(&mut tx, id).await?;
     check_if_match(&headers, version)?;
     history::record(&mut tx, &actor, Change::meeting(Action::Delete, id)).await?;
     sqlx::query("DELETE FROM meetings WHERE id = $1")
