@@ -493,7 +493,7 @@ impl StatementFilters {
                     .push_bind(id)
                     .push(")");
             }
-            Some(StatementKey::Dated(..)) => return Err(invalid_cursor()),
+            Some(StatementKey::Dated(..)) => return Err(pagination::invalid_cursor()),
             None => {}
         }
         sql.push(" ORDER BY 2 DESC, 1 DESC LIMIT ")
@@ -528,7 +528,7 @@ impl StatementFilters {
                     .push_bind(position);
                 sql.push(", ").push_bind(id).push(")");
             }
-            Some(StatementKey::Ranked(..)) => return Err(invalid_cursor()),
+            Some(StatementKey::Ranked(..)) => return Err(pagination::invalid_cursor()),
             None => {}
         }
         sql.push(" ORDER BY m.date DESC, s.position DESC, s.id DESC LIMIT ")
@@ -578,10 +578,6 @@ impl StatementFilters {
             sql.push(")");
         }
     }
-}
-
-fn invalid_cursor() -> ApiError {
-    ApiError::BadRequest("invalid `cursor`: pass back a `next_cursor` exactly as given".into())
 }
 
 async fn list(

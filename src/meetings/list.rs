@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::country::CountryCode;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::pagination::{self, Limit};
 use crate::people::PersonRef;
 use crate::vocabulary::{MeetingKind, Topic};
@@ -231,9 +231,7 @@ impl MeetingFilters {
                 sql.push(", ").push_bind(id).push(")");
             }
             (_, Some(_)) => {
-                return Err(ApiError::BadRequest(
-                    "invalid `cursor`: pass back a `next_cursor` exactly as given".into(),
-                ));
+                return Err(pagination::invalid_cursor());
             }
             (_, None) => {}
         }
