@@ -28,6 +28,18 @@ async fn body(response: reqwest::Response) -> (u16, Value) {
     )
 }
 
+/// The first page of meetings: its status and body.
+async fn meetings(served: &Served) -> (u16, Value) {
+    body(
+        client()
+            .get(served.url("/v1/meetings"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 /// A connection of the test's own to the server's database, holding `lock` in an open
 /// transaction until it is dropped: whatever needs the table waits on it.
 async fn hold_lock(served: &Served, lock: &str) -> PgConnection {
@@ -88,12 +100,7 @@ async fn a_request_past_its_timeout_stops_its_statement_in_postgres() {
     blocker.execute("ROLLBACK").await.unwrap();
 
     // Nothing half-written, and the pool serves the next request at once.
-    let list = client()
-        .get(served.url("/v1/meetings"))
-        .send()
-        .await
-        .unwrap();
-    let (status, page) = body(list).await;
+    let (status, page) = meetings(&served).await;
     assert_eq!(status, 200);
     assert_eq!(page["items"], json!([]));
     served.stop().await;
@@ -284,12 +291,7 @@ async fn a_body_that_breaks_mid_line_keeps_the_complete_lines_and_never_panics()
     assert!(!served.log().contains("panicked"), "{}", served.log());
     // The complete line was imported; the answer, if the client can still read it,
     // says where the import stopped.
-    let list = client()
-        .get(served.url("/v1/meetings"))
-        .send()
-        .await
-        .unwrap();
-    let (_, page) = body(list).await;
+    let (_, page) = meetings(&served).await;
     assert_eq!(page["items"][0]["title"], "Whole line", "{answer}");
     if answer.starts_with("HTTP/1.1 200") {
         assert!(answer.contains("\"stopped\":{\"line\":2"), "{answer}");
@@ -364,12 +366,7 @@ async fn slow_imports_have_a_cap_of_their_own_and_a_drip_fed_body_is_cut_off() {
     );
     // Everything else is served.
     for _ in 0..8 {
-        let list = client()
-            .get(served.url("/v1/meetings"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(list.status(), 200);
+        assert_eq!(meetings(&served).await.0, 200);
     }
 
     // The drip-fed import is ended, saying why, within seconds rather than minutes.
@@ -399,12 +396,7 @@ async fn an_idle_import_body_ends_the_import() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("the body sent nothing for 1 s"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(8));
-    let list = client()
-        .get(served.url("/v1/meetings"))
-        .send()
-        .await
-        .unwrap();
-    let (_, page) = body(list).await;
+    let (_, page) = meetings(&served).await;
     assert_eq!(page["items"][0]["title"], "Idle talks");
     served.stop().await;
 }
