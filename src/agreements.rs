@@ -248,13 +248,29 @@ pub struct AgreementFilters {
     pub kind: Vec<AgreementKind>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topic: Vec<Topic>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub due_before: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub due_after: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub from: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub to: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<Uuid>,

@@ -48,9 +48,9 @@ async fn show(
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartnerFilters {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::vocabulary::filter_date")]
     from: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::vocabulary::filter_date")]
     to: Option<NaiveDate>,
     #[serde(default)]
     limit: Option<crate::pagination::Limit>,

@@ -421,9 +421,17 @@ pub struct StatementFilters {
     pub topic: Vec<Topic>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub from: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub to: Option<NaiveDate>,
     #[serde(default, skip_serializing)]
     pub limit: Limit,

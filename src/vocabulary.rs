@@ -408,6 +408,23 @@ impl Checks {
     }
 }
 
+/// Reads a date a client filters by, refused unless between 0001-01-01 and 9999-12-31
+/// (what the API stores), so a year like -100000 is the client's mistake named by its
+/// parameter, not a range error from PostgreSQL. For `#[serde(deserialize_with)]`.
+pub fn filter_date<'de, D>(deserializer: D) -> Result<Option<chrono::NaiveDate>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use chrono::Datelike;
+    use serde::Deserialize;
+    match Option::<chrono::NaiveDate>::deserialize(deserializer)? {
+        Some(date) if !(1..=9999).contains(&date.year()) => Err(serde::de::Error::custom(
+            "must be a date between 0001-01-01 and 9999-12-31",
+        )),
+        date => Ok(date),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -602,3 +602,38 @@ async fn source_urls_must_be_http_or_https() {
         app.create_meeting(&doc).await;
     }
 }
+
+#[tokio::test]
+async fn a_filter_date_out_of_range_is_a_400_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    for uri in [
+        "/v1/meetings?from=-100000-01-01",
+        "/v1/statements?to=%2B10000-01-01",
+        "/v1/agreements?due_before=-0001-12-31",
+        "/v1/countries/CUB/partners?from=0000-01-01",
+        "/v1/stats/meetings?group_by=year&to=-5000-01-01",
+    ] {
+        let response = app.get(uri).await;
+        let detail = response.problem(400)["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains("between 0001-01-01 and 9999-12-31"),
+            "{uri}: {detail}"
+        );
+        let parameter = uri
+            .rsplit(['?', '&'])
+            .next()
+            .unwrap()
+            .split('=')
+            .next()
+            .unwrap();
+        assert!(
+            detail.contains(&format!("`{parameter}`")),
+            "{uri}: {detail}"
+        );
+    }
+    // Dates inside the range, and no date, are as before.
+    app.get("/v1/meetings?from=0001-01-01&to=9999-12-31")
+        .await
+        .ok(200);
+    app.get("/v1/meetings?from=").await;
+}

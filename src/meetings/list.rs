@@ -35,9 +35,17 @@ pub struct MeetingFilters {
     pub topic: Vec<Topic>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MeetingKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub from: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::vocabulary::filter_date"
+    )]
     pub to: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
