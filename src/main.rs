@@ -49,7 +49,8 @@ fn telemetry(format: LogFormat) {
 /// The database, migrated. The service's connections carry its statement timeout; the
 /// other commands (import, generate, keys) run as long as they need.
 async fn database(args: &DatabaseArgs, command: &Command) -> anyhow::Result<PgPool> {
-    let mut options = db::locate(args).await?;
+    let mut options =
+        chancery_cluster::locate(args.database_url.as_deref(), args.data_dir.as_deref()).await?;
     if let Command::Serve(serve) = command {
         options = db::with_statement_timeout(options, serve.statement_timeout());
     }

@@ -35,7 +35,7 @@ struct Cluster {
 
 impl Cluster {
     fn create() -> Cluster {
-        let bin = chancery::db::postgres_binaries()
+        let bin = chancery_cluster::postgres_binaries()
             .expect("PostgreSQL's binaries (initdb, pg_ctl) for the fault test");
         let dir =
             std::env::temp_dir().join(format!("chancery-faults-{}", uuid::Uuid::now_v7().simple()));

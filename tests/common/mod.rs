@@ -16,7 +16,6 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
 use chancery::access::{self, Scope};
-use chancery::settings::DatabaseArgs;
 use chancery::{AppState, Settings, db};
 
 /// The server every test database lives on, and the migrated template they copy.
@@ -27,22 +26,19 @@ struct Server {
 
 static SERVER: OnceCell<Server> = OnceCell::const_new();
 
-fn database_args() -> DatabaseArgs {
-    DatabaseArgs {
-        database_url: std::env::var("DATABASE_URL").ok(),
-        database_read_url: None,
-        data_dir: std::env::var_os("CHANCERY_DATA_DIR").map(Into::into),
-        pool_size: 8,
-        slow_statement_ms: 500,
-    }
+/// The test server: `DATABASE_URL`, else the local server, else a private cluster.
+async fn locate() -> PgConnectOptions {
+    let url = std::env::var("DATABASE_URL").ok();
+    let data_dir = std::env::var_os("CHANCERY_DATA_DIR").map(std::path::PathBuf::from);
+    chancery_cluster::locate(url.as_deref(), data_dir.as_deref())
+        .await
+        .expect("a PostgreSQL server for the tests")
 }
 
 async fn server() -> &'static Server {
     SERVER
         .get_or_init(|| async {
-            let options = db::locate(&database_args())
-                .await
-                .expect("a PostgreSQL server for the tests");
+            let options = locate().await;
             let admin = options.database("postgres");
             let template = prepare_template(&admin).await;
             Server { admin, template }
@@ -419,10 +415,7 @@ pub fn running_as_root() -> bool {
 /// A fresh, empty database (not migrated) on the test server, named after `prefix`,
 /// for a real `chancery` process to set up; `drop_database` removes it.
 pub async fn empty_database(prefix: &str) -> (PgConnectOptions, String) {
-    let admin = db::locate(&database_args())
-        .await
-        .unwrap()
-        .database("postgres");
+    let admin = locate().await.database("postgres");
     let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
     let mut conn = admin.connect().await.unwrap();
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
