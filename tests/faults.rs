@@ -8,14 +8,15 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use common::{free_port, running_as_root};
+use common::cluster::Cluster;
+use common::free_port;
 
 /// No request may take longer than this, outage or not: a connection is waited for
 /// for three seconds at most, and a request makes at most two waits.
@@ -24,131 +25,6 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(7);
 const READY_WITHIN: Duration = Duration::from_millis(3500);
 /// Concurrent writers.
 const WRITERS: usize = 3;
-
-/// A private PostgreSQL cluster on its own port, which this test may stop and start.
-/// Dropping it stops the server and removes its files, even when the test fails.
-struct Cluster {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn create() -> Cluster {
-        let bin = chancery_cluster::postgres_binaries()
-            .expect("PostgreSQL's binaries (initdb, pg_ctl) for the fault test");
-        let dir =
-            std::env::temp_dir().join(format!("chancery-faults-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let cluster = Cluster {
-            bin,
-            dir,
-            port: free_port(),
-        };
-        if running_as_root() {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&cluster.dir)
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown the cluster directory to postgres");
-        }
-        let data = cluster.data();
-        cluster.tool(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
-        cluster.start();
-        cluster
-    }
-
-    fn data(&self) -> String {
-        self.dir.join("data").to_string_lossy().into_owned()
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-
-    /// Runs a PostgreSQL tool, as the `postgres` user when we are root.
-    fn tool(&self, tool: &str, args: &[&str]) -> Output {
-        let program = self.bin.join(tool);
-        let mut command = if running_as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let output = command.args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{tool} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn start(&self) {
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}'",
-            self.port,
-            self.dir.display()
-        );
-        let log = self.dir.join("server.log").to_string_lossy().into_owned();
-        self.tool(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-l",
-                &log,
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
-    }
-
-    /// A fast shutdown: sessions are terminated mid-transaction, as in a failover.
-    fn stop(&self) {
-        self.tool("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let program = self.bin.join("pg_ctl");
-        let data = self.data();
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = if running_as_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
-        if std::thread::panicking()
-            && let Ok(log) = std::fs::read_to_string(self.dir.join("server.log"))
-        {
-            eprintln!("--- PostgreSQL log ---\n{log}");
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// A `chancery serve` process; killed when dropped, its log shown if the test failed.
 struct Service {
@@ -304,7 +180,8 @@ async fn ready(client: &reqwest::Client, base: &str) -> (u16, String, Duration) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_survive_the_database_stopping_and_starting_again() {
-    let cluster = Cluster::create();
+    let cluster = Cluster::init("faults");
+    cluster.start("");
     let database_url = cluster.url("chancery");
     let key = create_write_key(&database_url);
     let service = Service::start(&database_url, cluster.dir.join("chancery.log"));
@@ -344,7 +221,7 @@ async fn writes_survive_the_database_stopping_and_starting_again() {
 
     // Down: writes and readiness fail fast with 503.
     let cluster = tokio::task::spawn_blocking(move || {
-        cluster.stop();
+        cluster.stop("fast");
         cluster
     })
     .await
@@ -358,7 +235,7 @@ async fn writes_survive_the_database_stopping_and_starting_again() {
 
     // Back: the same process recovers by itself.
     let cluster = tokio::task::spawn_blocking(move || {
-        cluster.start();
+        cluster.start("");
         cluster
     })
     .await

@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -21,184 +20,22 @@ use tower::ServiceExt;
 
 use chancery::access::{self, Scope};
 use chancery::{AppState, Settings, db};
-use common::{free_port, running_as_root};
+use common::cluster::Cluster;
+use common::free_port;
 
-/// The directory holding PostgreSQL's programs: `pg_config`'s, else the newest under
-/// /usr/lib/postgresql.
-fn postgres_binaries() -> PathBuf {
-    if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
-        && output.status.success()
-    {
-        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-        if dir.join("pg_basebackup").exists() {
-            return dir;
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL's programs (initdb, pg_ctl, pg_basebackup) for the replica test")
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("pg_basebackup").exists().then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .expect("pg_basebackup under /usr/lib/postgresql")
-        .1
-}
-
-/// A PostgreSQL program, run as the `postgres` user when we are root: the server
-/// refuses to run as root.
-fn program(bin: &Path, name: &str) -> Command {
-    if running_as_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(bin.join(name));
-        command
-    } else {
-        Command::new(bin.join(name))
-    }
-}
-
-/// Runs a PostgreSQL program, and panics with its output when it fails.
-fn run(bin: &Path, name: &str, args: &[&str]) {
-    let output = program(bin, name).args(args).output().expect(name);
-    assert!(
-        output.status.success(),
-        "{name} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A primary and its streaming replica in a temporary directory. Dropping it stops
-/// both servers and removes the directory, whether the test passed or not.
+/// A primary and its streaming replica, each a server of the test's own.
 struct Clusters {
-    bin: PathBuf,
-    root: PathBuf,
-    primary_port: u16,
-    replica_port: u16,
+    primary: Cluster,
+    replica: Cluster,
 }
 
 impl Clusters {
     fn start() -> Clusters {
-        let bin = postgres_binaries();
-        let root = std::env::temp_dir().join(format!(
-            "chancery-replica-{}",
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&root).unwrap();
-        let clusters = Clusters {
-            bin,
-            root,
-            primary_port: free_port(),
-            replica_port: free_port(),
-        };
-        if running_as_root() {
-            let status = Command::new("chown")
-                .args(["postgres:postgres", clusters.text(&clusters.root)])
-                .status()
-                .unwrap();
-            assert!(status.success(), "handing the directory to postgres");
-        }
-        let primary = clusters.dir("primary");
-        run(
-            &clusters.bin,
-            "initdb",
-            &[
-                "-D",
-                &primary,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-            ],
-        );
-        clusters.start_server("primary", clusters.primary_port, "-c wal_level=replica");
-        // A copy of the primary that follows its WAL: `-R` writes primary_conninfo and
-        // standby.signal, so it starts as a hot standby streaming from the primary.
-        let replica = clusters.dir("replica");
-        let primary_port = clusters.primary_port.to_string();
-        run(
-            &clusters.bin,
-            "pg_basebackup",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &primary_port,
-                "-U",
-                "postgres",
-                "-D",
-                &replica,
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-                "--no-sync",
-            ],
-        );
-        clusters.start_server("replica", clusters.replica_port, "-c hot_standby=on");
-        clusters
-    }
-
-    fn text<'a>(&self, path: &'a Path) -> &'a str {
-        path.to_str().unwrap()
-    }
-
-    fn dir(&self, name: &str) -> String {
-        self.root.join(name).to_string_lossy().into_owned()
-    }
-
-    fn start_server(&self, name: &str, port: u16, extra: &str) {
-        let options = format!(
-            "-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-             -c fsync=off {extra}",
-            self.text(&self.root)
-        );
-        let log = self.dir(&format!("{name}.log"));
-        run(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "-D",
-                &self.dir(name),
-                "-l",
-                &log,
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
-    }
-
-    fn stop(&self, name: &str) {
-        run(
-            &self.bin,
-            "pg_ctl",
-            &["-D", &self.dir(name), "-m", "immediate", "-w", "stop"],
-        );
-    }
-
-    fn url(&self, port: u16, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{port}/{database}")
-    }
-}
-
-impl Drop for Clusters {
-    fn drop(&mut self) {
-        for name in ["replica", "primary"] {
-            if self.root.join(name).join("postmaster.pid").exists() {
-                let _ = program(&self.bin, "pg_ctl")
-                    .args(["-D", &self.dir(name), "-m", "immediate", "-w", "stop"])
-                    .output();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.root);
+        let primary = Cluster::init("replica-primary");
+        primary.start("-c wal_level=replica");
+        let replica = Cluster::replica_of(&primary, "replica-standby");
+        replica.start("-c hot_standby=on");
+        Clusters { primary, replica }
     }
 }
 
@@ -295,8 +132,7 @@ async fn stored_on(pool: &PgPool, id: &str) -> bool {
 #[tokio::test]
 async fn reads_come_from_the_replica_writes_go_to_the_primary() {
     let clusters = Clusters::start();
-    let primary_admin =
-        PgConnectOptions::from_str(&clusters.url(clusters.primary_port, "postgres")).unwrap();
+    let primary_admin = PgConnectOptions::from_str(&clusters.primary.url("postgres")).unwrap();
     primary_admin
         .connect()
         .await
@@ -304,8 +140,7 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         .execute("CREATE DATABASE chancery")
         .await
         .unwrap();
-    let primary_options =
-        PgConnectOptions::from_str(&clusters.url(clusters.primary_port, "chancery")).unwrap();
+    let primary_options = PgConnectOptions::from_str(&clusters.primary.url("chancery")).unwrap();
     let primary = db::connect(&primary_options, 4, db::SLOW_STATEMENT)
         .await
         .unwrap();
@@ -316,7 +151,7 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         .token;
     let auth = format!("Bearer {key}");
     let replica = db::connect_replica(
-        &clusters.url(clusters.replica_port, "chancery"),
+        &clusters.replica.url("chancery"),
         4,
         db::SLOW_STATEMENT,
         chancery::DEFAULT_REQUEST_TIMEOUT,
@@ -512,14 +347,8 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
     let server = Server(
         Command::new(env!("CARGO_BIN_EXE_chancery"))
             .arg("serve")
-            .env(
-                "DATABASE_URL",
-                clusters.url(clusters.primary_port, "chancery"),
-            )
-            .env(
-                "DATABASE_READ_URL",
-                clusters.url(clusters.replica_port, "chancery"),
-            )
+            .env("DATABASE_URL", clusters.primary.url("chancery"))
+            .env("DATABASE_READ_URL", clusters.replica.url("chancery"))
             .env("CHANCERY_LISTEN", format!("127.0.0.1:{port}"))
             .env("CHANCERY_SEED", "false")
             .env("RUST_LOG", "warn")
@@ -542,7 +371,7 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
     drop(server);
 
     // With the replica gone, reads fall back to the primary instead of failing.
-    clusters.stop("replica");
+    clusters.replica.stop("immediate");
     let fallback = send(&app, Method::GET, &uri, &[], None).await;
     assert_eq!(fallback.status, 200, "{}", fallback.text);
     assert_eq!(fallback.json["title"], "Talks in Vienna, second day");

@@ -116,8 +116,9 @@ pub fn postgres_binaries() -> Option<PathBuf> {
         .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
 }
 
-/// Runs a PostgreSQL tool, as the `postgres` user when we are root.
-fn run_tool(bin: &Path, tool: &str, args: &[&str]) -> anyhow::Result<()> {
+/// Runs a PostgreSQL tool from `bin`, as the `postgres` user when we are root (the
+/// server refuses to run as root); its output in the error when it fails.
+pub fn run_tool(bin: &Path, tool: &str, args: &[&str]) -> anyhow::Result<()> {
     let program = bin.join(tool);
     let mut command = if running_as_root() {
         let mut command = Command::new("runuser");
@@ -138,6 +139,25 @@ fn run_tool(bin: &Path, tool: &str, args: &[&str]) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Creates an empty cluster in `data_dir`: UTF-8, trusting local connections, with
+/// `postgres` as its superuser.
+pub fn initdb(bin: &Path, data_dir: &str) -> anyhow::Result<()> {
+    run_tool(
+        bin,
+        "initdb",
+        &[
+            "-D",
+            data_dir,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+    )
 }
 
 /// Starts (creating first if need be) a cluster that listens only on a Unix socket in
@@ -169,20 +189,7 @@ async fn private_cluster(data_dir: &Path) -> anyhow::Result<PgConnectOptions> {
                 bail!("could not hand {} to the postgres user", cluster.display());
             }
         }
-        run_tool(
-            &bin,
-            "initdb",
-            &[
-                "-D",
-                &cluster_text,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        )?;
+        initdb(&bin, &cluster_text)?;
     }
     tracing::info!(cluster = %cluster.display(), "starting the private PostgreSQL cluster");
     let server_options =

@@ -2,6 +2,7 @@
 //! template, so it takes milliseconds) and talks to the real router.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod served;
 
 use axum::Router;
