@@ -150,7 +150,7 @@ const ITEM: Item = Item {
 fn check_single(input: &AgreementInput) -> ApiResult<()> {
     let mut checks = Checks::default();
     input.check("", &mut checks);
-    checks.finish()
+    Ok(checks.finish()?)
 }
 
 async fn add(
@@ -280,6 +280,10 @@ pub struct AgreementFilters {
     pub limit: Limit,
     #[serde(default, skip_serializing)]
     pub cursor: Option<String>,
+}
+
+impl crate::pagination::Listed for AgreementFilters {
+    const LIST: &'static str = "agreements";
 }
 
 impl AgreementFilters {

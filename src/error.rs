@@ -9,21 +9,7 @@ use serde::Serialize;
 /// The problem+json media type.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One rejected field of a request, named by its JSON path.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::vocabulary::{FieldError, Invalid};
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +267,12 @@ fn constraint_field(constraint: &str) -> &'static str {
         "statement_text_length" => "text",
         "person_name_length" => "name",
         _ => "",
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(Invalid(errors): Invalid) -> Self {
+        Self::Validation(errors)
     }
 }
 

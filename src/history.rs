@@ -16,6 +16,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::json::JsonText;
 use crate::pagination::{self, Limit};
+
+/// A meeting's history is paged by the meeting's id alone.
+impl pagination::Listed for Uuid {
+    const LIST: &'static str = "history";
+}
 use crate::replica::ReadPool;
 use crate::vocabulary::vocabulary;
 use crate::{AppState, REQUEST_ID};

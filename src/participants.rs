@@ -99,7 +99,7 @@ pub async fn require_people(conn: &mut PgConnection, wanted: &[(String, Uuid)]) 
             checks.fail(field.clone(), format!("there is no person {id}"));
         }
     }
-    checks.finish()
+    Ok(checks.finish()?)
 }
 
 /// A participant to write under its meeting; `field` names it in error messages.

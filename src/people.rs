@@ -112,6 +112,10 @@ pub(crate) struct PeopleFilters {
     cursor: Option<String>,
 }
 
+impl crate::pagination::Listed for PeopleFilters {
+    const LIST: &'static str = "people";
+}
+
 async fn list(ReadPool(db): ReadPool, Query(filters): Query<PeopleFilters>) -> ApiResult<JsonText> {
     let after: Option<(String, Uuid)> = filters
         .cursor

@@ -246,7 +246,7 @@ async fn require_participants_of(
             );
         }
     }
-    checks.finish()
+    Ok(checks.finish()?)
 }
 
 /// `statement_json(s)` written out, for queries that embed it: a function whose body
@@ -310,7 +310,7 @@ fn check_single(input: &StatementInput) -> ApiResult<()> {
         );
     }
     input.check("", &mut checks);
-    checks.finish()
+    Ok(checks.finish()?)
 }
 
 async fn add(
@@ -437,6 +437,10 @@ pub struct StatementFilters {
     pub limit: Limit,
     #[serde(default, skip_serializing)]
     pub cursor: Option<String>,
+}
+
+impl crate::pagination::Listed for StatementFilters {
+    const LIST: &'static str = "statements";
 }
 
 /// Where the last page ended: by rank when searching, by meeting date otherwise.

@@ -254,13 +254,33 @@ enum Text {
     MayBeBlank,
 }
 
+/// One rejected field of a request, named by its JSON path.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a document's checks refused, every field of it; the HTTP layer answers it 422.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub Vec<FieldError>);
+
 /// Collects field errors so a client learns every mistake in one answer.
 #[derive(Default)]
-pub struct Checks(pub Vec<crate::error::FieldError>);
+pub struct Checks(pub Vec<FieldError>);
 
 impl Checks {
     pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(crate::error::FieldError::new(field, message));
+        self.0.push(FieldError::new(field, message));
     }
 
     /// A required one-line text (a title, a role, a place, an identifier): at most
@@ -399,11 +419,11 @@ impl Checks {
         }
     }
 
-    pub fn finish(self) -> Result<(), crate::error::ApiError> {
+    pub fn finish(self) -> Result<(), Invalid> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::ApiError::Validation(self.0))
+            Err(Invalid(self.0))
         }
     }
 }

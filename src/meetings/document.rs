@@ -90,7 +90,7 @@ impl MeetingInput {
         );
         if !checks.0.is_empty() {
             // Past a cap, checking every item would be work the request must not cause.
-            return checks.finish();
+            return Ok(checks.finish()?);
         }
         for (index, participant) in self.participants.iter().enumerate() {
             participant.check(&format!("participants[{index}]"), &mut checks);
@@ -113,7 +113,7 @@ impl MeetingInput {
         for (index, agreement) in self.agreements.iter().enumerate() {
             agreement.check(&format!("agreements[{index}]"), &mut checks);
         }
-        checks.finish()
+        Ok(checks.finish()?)
     }
 
     /// The checks on the meeting's own fields, shared with PATCH.

@@ -62,6 +62,10 @@ pub struct MeetingFilters {
     pub include_total: bool,
 }
 
+impl crate::pagination::Listed for MeetingFilters {
+    const LIST: &'static str = "meetings";
+}
+
 impl MeetingFilters {
     /// Pushes ` AND ...` conditions on meetings aliased `m`.
     pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
