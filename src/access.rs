@@ -193,7 +193,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
 
 /// The client's address, from the source the settings name (the socket, or a trusted
 /// proxy's header); `None` when that source says nothing.
-async fn client_ip(request: &mut Request) -> Option<std::net::IpAddr> {
+pub async fn client_ip(request: &mut Request) -> Option<std::net::IpAddr> {
     let (mut parts, body) = std::mem::take(request).into_parts();
     let ip = ClientIp::from_request_parts(&mut parts, &()).await.ok();
     *request = Request::from_parts(parts, body);

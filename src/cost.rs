@@ -10,17 +10,15 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum_client_ip::ClientIp;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::access::Caller;
+use crate::access::{Caller, client_ip};
 use crate::error::ApiError;
 
 /// Who an expensive read is counted against.
@@ -122,7 +120,7 @@ pub fn is_expensive(method: &Method, path: &str, query: Option<&str>) -> bool {
 
 /// Middleware: holds an expensive read to its client's and the instance's allowance,
 /// for as long as its answer takes, body included (an export streams).
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !is_expensive(
         request.method(),
         request.uri().path(),
@@ -132,18 +130,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     }
     let client = match request.extensions().get::<Caller>().and_then(|c| c.key_id) {
         Some(key) => Client::Key(key),
-        None => {
-            let (mut parts, body) = request.into_parts();
-            let ip = ClientIp::from_request_parts(&mut parts, &()).await.ok();
-            let request = Request::from_parts(parts, body);
-            let client = ip.map_or(Client::Unknown, |ClientIp(ip)| Client::Address(ip));
-            return admitted(state, client, request, next).await;
-        }
+        None => client_ip(&mut request)
+            .await
+            .map_or(Client::Unknown, Client::Address),
     };
-    admitted(state, client, request, next).await
-}
-
-async fn admitted(state: AppState, client: Client, request: Request, next: Next) -> Response {
     let place = match state.cost_limits.admit(client).await {
         Ok(place) => place,
         Err(refused) => return refused.into_response(),

@@ -119,17 +119,16 @@ fn refused(reason: &str) -> ApiError {
 }
 
 /// Whether every value in a cursor's key is one a stored row could have: no text with
-/// NUL, which Postgres text cannot hold, and no date outside years 1 to 9999, which
-/// every stored date is within (`Checks::date`) and past which Postgres may fail.
+/// NUL, which Postgres text cannot hold, and no date the API would not store
+/// (`vocabulary::is_storable_date`), past which Postgres may fail.
 fn could_be_stored(key: &serde_json::Value) -> bool {
-    use chrono::Datelike;
     use serde_json::Value;
     match key {
         Value::String(text) => {
             !text.contains('\0')
                 && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                     .ok()
-                    .is_none_or(|date| (1..=9999).contains(&date.year()))
+                    .is_none_or(crate::vocabulary::is_storable_date)
         }
         Value::Array(items) => items.iter().all(could_be_stored),
         Value::Object(fields) => fields.values().all(could_be_stored),

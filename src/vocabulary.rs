@@ -381,11 +381,10 @@ impl Checks {
         }
     }
 
-    /// A date within years 1 to 9999, which every client and the database agree on.
+    /// A date the API takes (`is_storable_date`).
     pub fn date(&mut self, field: impl Into<String>, date: Option<chrono::NaiveDate>) {
-        use chrono::Datelike;
-        if date.is_some_and(|date| !(1..=9999).contains(&date.year())) {
-            self.fail(field, "must be a date between 0001-01-01 and 9999-12-31");
+        if date.is_some_and(|date| !is_storable_date(date)) {
+            self.fail(field, DATE_RANGE);
         }
     }
 
@@ -435,15 +434,22 @@ pub fn filter_date<'de, D>(deserializer: D) -> Result<Option<chrono::NaiveDate>,
 where
     D: serde::Deserializer<'de>,
 {
-    use chrono::Datelike;
     use serde::Deserialize;
     match Option::<chrono::NaiveDate>::deserialize(deserializer)? {
-        Some(date) if !(1..=9999).contains(&date.year()) => Err(serde::de::Error::custom(
-            "must be a date between 0001-01-01 and 9999-12-31",
-        )),
+        Some(date) if !is_storable_date(date) => Err(serde::de::Error::custom(DATE_RANGE)),
         date => Ok(date),
     }
 }
+
+/// Whether the API takes `date`: years 1 to 9999, which every client and the database
+/// agree on, in bodies, filters and cursors alike.
+pub fn is_storable_date(date: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&date.year())
+}
+
+/// What a date outside `is_storable_date` is told.
+const DATE_RANGE: &str = "must be a date between 0001-01-01 and 9999-12-31";
 
 #[cfg(test)]
 mod tests {
