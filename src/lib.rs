@@ -1,37 +1,11 @@
 //! Chancery: structured records of diplomatic meetings over HTTP.
 
-pub mod access;
-pub mod agreements;
-pub mod cost;
-pub mod countries;
-pub mod country;
-pub mod db;
-pub mod error;
-pub mod etag;
-pub mod export;
-pub mod extract;
-pub mod history;
-pub mod idempotency;
-pub mod import;
-pub mod json;
-pub mod limits;
-pub mod meetings;
-pub mod pagination;
-pub mod participants;
-pub mod people;
-pub mod problems;
-pub mod rate_limit;
-pub mod replica;
-pub mod search;
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod http;
 pub mod seed;
-pub mod server;
-pub mod settings;
-pub mod statements;
-pub mod stats;
-pub mod system;
-pub mod telemetry;
-pub mod text;
-pub mod vocabulary;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,8 +23,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use rate_limit::RateLimits;
-pub use settings::Settings;
+pub use config::Settings;
+pub use http::rate_limit::RateLimits;
 
 /// The largest request body accepted, in bytes. Large enough for any real meeting
 /// document; anything bigger is refused with 413 before it is read.
@@ -62,11 +36,11 @@ pub struct AppState {
     /// The primary: every write, and every read when there is no replica.
     pub db: PgPool,
     /// A streaming replica for reads (`DATABASE_READ_URL`); handlers reach it through
-    /// [`replica::ReadPool`].
-    pub replica: Option<replica::Replica>,
+    /// [`http::replica::ReadPool`].
+    pub replica: Option<http::replica::Replica>,
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
-    pub cost_limits: Arc<cost::CostLimits>,
+    pub cost_limits: Arc<http::cost::CostLimits>,
     /// Places for imports running at once.
     pub imports: Arc<tokio::sync::Semaphore>,
 }
@@ -78,7 +52,7 @@ impl AppState {
             db,
             replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),
-            cost_limits: cost::CostLimits::new(
+            cost_limits: http::cost::CostLimits::new(
                 settings.max_expensive_requests,
                 settings.max_expensive_per_client,
             ),
@@ -91,7 +65,7 @@ impl AppState {
 
     /// Reads go to this replica when it answers.
     pub fn with_replica(mut self, pool: PgPool) -> Self {
-        self.replica = Some(replica::Replica::new(pool));
+        self.replica = Some(http::replica::Replica::new(pool));
         self
     }
 }
@@ -101,7 +75,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    telemetry::init();
+    http::telemetry::init();
     let timeout = state.settings.request_timeout;
     let client_ip = state.settings.client_ip_source.clone();
     // Past this many requests in flight, more are shed with 503 rather than queued
@@ -110,7 +84,7 @@ pub fn app(state: AppState) -> Router {
     // body read. Health probes and metrics stay outside it, so an instance that is
     // busy is not taken for dead.
     let capacity = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(problems::overloaded))
+        .layer(HandleErrorLayer::new(http::problems::overloaded))
         .load_shed()
         .layer(GlobalConcurrencyLimitLayer::new(
             state.settings.max_concurrent_requests,
@@ -119,42 +93,38 @@ pub fn app(state: AppState) -> Router {
         || TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout);
     // Every request but a bulk import, which streams for as long as its body lasts,
     // is answered within the timeout.
-    let api = Router::new()
-        .merge(meetings::router())
-        .merge(participants::router())
-        .merge(statements::router())
-        .merge(agreements::router())
-        .merge(people::router())
-        .merge(countries::router())
-        .merge(stats::router())
-        .merge(history::router())
-        .merge(export::router())
+    let api = api::resources()
+        .into_router()
         .layer(answered_in_time())
-        .merge(import::router())
-        .fallback(problems::not_found)
-        .method_not_allowed_fallback(problems::method_not_allowed)
+        .merge(api::import::routes().into_router())
+        .fallback(http::problems::not_found)
+        .method_not_allowed_fallback(http::problems::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            idempotency::guard,
+            http::idempotency::guard,
         ))
         // Outside the idempotency guard, so a replayed answer gets a fresh token too.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            replica::stamp_writes,
+            http::replica::stamp_writes,
         ))
         // Inside `identify`, which names the caller it counts against.
-        .layer(middleware::from_fn_with_state(state.clone(), cost::guard));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::cost::guard,
+        ));
     let api = observed(api, &state).layer(capacity);
-    let probes = system::router()
+    let probes = api::system::routes()
+        .into_router()
         .layer(answered_in_time())
-        .route("/metrics", axum::routing::get(telemetry::render));
+        .merge(api::system::metrics().into_router());
     let probes = observed(probes, &state);
     Router::new()
         .merge(probes)
         .merge(api)
         .with_state(state)
-        .layer(CatchPanicLayer::custom(problems::panic))
-        .layer(middleware::from_fn(problems::finish))
+        .layer(CatchPanicLayer::custom(http::problems::panic))
+        .layer(middleware::from_fn(http::problems::finish))
         .layer(client_ip.into_extension())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -165,11 +135,11 @@ pub fn app(state: AppState) -> Router {
 /// `/v1/`), and the body limit.
 fn observed(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
-        .layer(middleware::from_fn(telemetry::track))
+        .layer(middleware::from_fn(http::telemetry::track))
         .layer(trace_layer())
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            access::identify,
+            http::access::identify,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -9,9 +9,12 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use chancery::access;
-use chancery::settings::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
-use chancery::{AppState, db, import, seed, server};
+use chancery::api::import;
+use chancery::config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
+use chancery::http::access;
+use chancery::http::server;
+use chancery::store::db;
+use chancery::{AppState, seed};
 use chancery_corpus as corpus;
 
 #[tokio::main]
@@ -141,7 +144,7 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
 }
 
 /// Serves the API until SIGTERM or Ctrl-C, with bounded connections (see
-/// `chancery::server`), then lets requests in flight finish.
+/// `chancery::http::server`), then lets requests in flight finish.
 async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
     if args.seed && seed::load_if_empty(&pool).await? {
         tracing::info!("loaded the sample meeting into the empty database");
@@ -206,7 +209,7 @@ async fn sweep_idempotency_keys(pool: PgPool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
     loop {
         every.tick().await;
-        match chancery::idempotency::sweep(&pool).await {
+        match chancery::http::idempotency::sweep(&pool).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "could not delete expired idempotency keys"),

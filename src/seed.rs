@@ -4,8 +4,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::history::{self, Action, Actor, Change};
-use crate::meetings::document::{self, MeetingInput};
+use crate::api::history::{self, Action, Actor, Change};
+use crate::api::meetings::document::{self, MeetingInput};
 
 /// The sample meeting document, as a client would POST it.
 pub const SAMPLE_MEETING: &str = include_str!("../data/seed-meeting.json");

@@ -80,10 +80,10 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     let expected = read_file();
     assert_eq!(expected.len(), 7535);
     let app = TestApp::spawn().await;
-    let totals = chancery::import::import_file(
+    let totals = chancery::api::import::import_file(
         &app.db,
         Path::new(DATA),
-        chancery::import::Mode::Insert,
+        chancery::api::import::Mode::Insert,
         |_| {},
     )
     .await
@@ -237,10 +237,10 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
 #[tokio::test]
 async fn the_whole_data_set_round_trips_through_export_and_import() {
     let first = TestApp::spawn().await;
-    chancery::import::import_file(
+    chancery::api::import::import_file(
         &first.db,
         Path::new(DATA),
-        chancery::import::Mode::Insert,
+        chancery::api::import::Mode::Insert,
         |_| {},
     )
     .await

@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::Method;
-use chancery::access::{self, Scope};
+use chancery::http::access::{self, Scope};
 use common::{TestApp, TestResponse, meeting};
 use serde_json::{Value, json};
 
@@ -205,7 +205,10 @@ async fn keys_expire_after_a_day() {
         .execute(&app.db)
         .await
         .unwrap();
-    assert_eq!(chancery::idempotency::sweep(&app.db).await.unwrap(), 1);
+    assert_eq!(
+        chancery::http::idempotency::sweep(&app.db).await.unwrap(),
+        1
+    );
     assert_eq!(app.count("idempotency_keys").await, 0);
 }
 

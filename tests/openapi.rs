@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::http::Method;
 use chancery::Settings;
@@ -156,143 +156,24 @@ fn spec_operations(spec: &Value) -> BTreeSet<(String, String)> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Drift: the routes in src/ against the operations in the spec.
+// Drift: the route table the service is built from against the operations in the spec.
 // ---------------------------------------------------------------------------------------
 
-fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, files);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            files.push(path);
-        }
-    }
-}
-
-/// The text inside a call's parentheses: `text` starts just after the opening one.
-fn inside_parens(text: &str) -> &str {
-    let mut depth = 1;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, c) in text.char_indices() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return &text[..index];
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unbalanced parentheses after `.route(`");
-}
-
-/// The methods of a method router expression: `get(a).post(b)`, `routing::patch(c)`, ...
-fn route_methods(expression: &str, file: &Path, path: &str) -> Vec<String> {
-    let mut methods = Vec::new();
-    let chars: Vec<char> = expression.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_alphanumeric() || chars[i] == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let mut next = i;
-            while next < chars.len() && chars[next].is_whitespace() {
-                next += 1;
-            }
-            let called = chars.get(next) == Some(&'(');
-            let preceded_by_path_or_dot =
-                start == 0 || matches!(chars[start - 1], '.' | ':' | '(' | ' ' | '\n' | '\t');
-            if called && preceded_by_path_or_dot {
-                if HTTP_METHODS.contains(&word.as_str()) {
-                    methods.push(word.to_uppercase());
-                } else if matches!(word.as_str(), "any" | "on" | "on_service" | "any_service") {
-                    panic!(
-                        "{}: route {path} uses `{word}(...)`, which this test cannot map to \
-                         OpenAPI operations; extend tests/openapi.rs",
-                        file.display()
-                    );
-                }
-            }
-        } else {
-            i += 1;
-        }
-    }
-    methods
-}
-
-/// Every `(path, METHOD)` that `.route("PATH", METHODS)` registers in src/**/*.rs.
-fn source_routes() -> BTreeSet<(String, String)> {
-    let mut files = Vec::new();
-    rust_files(&manifest_dir().join("src"), &mut files);
-    files.sort();
-    let mut routes = BTreeSet::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let code: String = text
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for unsupported in [".nest(", ".nest_service(", ".route_service("] {
-            assert!(
-                !code.contains(unsupported),
-                "{} uses `{unsupported}`, which the drift test does not understand; extend \
-                 tests/openapi.rs",
-                file.display()
-            );
-        }
-        let mut rest = code.as_str();
-        while let Some(at) = rest.find(".route(") {
-            let after = &rest[at + ".route(".len()..];
-            let arguments = inside_parens(after);
-            let arguments_trimmed = arguments.trim_start();
-            let literal = arguments_trimmed.strip_prefix('"').unwrap_or_else(|| {
-                panic!(
-                    "{}: `.route(` whose path is not a string literal: {arguments}",
-                    file.display()
-                )
-            });
-            let end = literal.find('"').expect("a closing quote");
-            let path = &literal[..end];
-            let methods = route_methods(&literal[end + 1..], &file, path);
-            assert!(
-                !methods.is_empty(),
-                "{}: found no methods for route {path}: {arguments}",
-                file.display()
-            );
-            for method in methods {
-                routes.insert((path.to_owned(), method));
-            }
-            rest = &after[arguments.len()..];
-        }
-    }
-    routes
+/// Every `(path, METHOD)` the router serves, from the route table it is built from.
+fn served_routes() -> BTreeSet<(String, String)> {
+    chancery::api::table()
+        .into_iter()
+        .map(|(path, method)| (path.to_owned(), method.as_str().to_owned()))
+        .collect()
 }
 
 #[test]
-fn every_route_in_the_source_is_in_the_spec_and_nothing_else() {
-    let in_code = source_routes();
+fn every_route_served_is_in_the_spec_and_nothing_else() {
+    let in_code = served_routes();
     let in_spec = spec_operations(&load_spec());
     assert!(
         in_code.len() >= 20,
-        "the route scanner found suspiciously few routes: {in_code:?}"
+        "the route table holds suspiciously few routes: {in_code:?}"
     );
     let undocumented: Vec<_> = in_code.difference(&in_spec).collect();
     let phantom: Vec<_> = in_spec.difference(&in_code).collect();
@@ -301,21 +182,6 @@ fn every_route_in_the_source_is_in_the_spec_and_nothing_else() {
         "openapi.yaml has drifted from the router.\n  served but not described: {undocumented:?}\n  \
          described but not served: {phantom:?}"
     );
-}
-
-#[test]
-fn the_scanner_reads_chained_and_multiline_method_routers() {
-    let methods = route_methods(
-        ", get(show)\n            .patch(update).delete(remove)",
-        Path::new("x.rs"),
-        "/x",
-    );
-    assert_eq!(methods, ["GET", "PATCH", "DELETE"]);
-    assert_eq!(
-        route_methods(", axum::routing::post(add)", Path::new("x.rs"), "/x"),
-        ["POST"]
-    );
-    assert_eq!(inside_parens(r#""/a(", get(b)) tail"#), r#""/a(", get(b)"#);
 }
 
 // ---------------------------------------------------------------------------------------

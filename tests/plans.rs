@@ -5,10 +5,10 @@
 
 mod common;
 
-use chancery::agreements::AgreementFilters;
-use chancery::extract::parse_query;
-use chancery::meetings::list::MeetingFilters;
-use chancery::statements::StatementFilters;
+use chancery::api::meetings::agreements::AgreementFilters;
+use chancery::api::meetings::list::MeetingFilters;
+use chancery::api::meetings::statements::StatementFilters;
+use chancery::http::extract::parse_query;
 use chancery_corpus::{self as corpus, Plan};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
@@ -111,58 +111,71 @@ fn agreements(query: &str, sql: &mut QueryBuilder<Postgres>) {
     filters.push_page(sql).unwrap();
 }
 
-/// The handlers write the JSON of `meeting_document`, `meeting_summary` and
-/// `statement_json` into their queries; they must say exactly what the functions say.
-async fn json_matches_the_sql_functions(app: &TestApp) {
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT id::text FROM meetings ORDER BY date DESC, id DESC LIMIT 50")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
-    for id in &ids {
-        let expected: String = sqlx::query_scalar(
-            "SELECT meeting_document(m)::text FROM meetings m WHERE m.id = $1::uuid",
-        )
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-        assert_eq!(app.get(&format!("/v1/meetings/{id}")).await.text, expected);
-    }
-    let summaries: Vec<String> = sqlx::query_scalar(
-        "SELECT meeting_summary(m)::text FROM meetings m ORDER BY date DESC, id DESC LIMIT 50",
-    )
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
+/// Each representation has one source: the document embeds exactly what each item's
+/// own `GET` answers, and a list item says what the document says of its meeting.
+async fn representations_agree(app: &TestApp) {
     let page = app.get("/v1/meetings").await;
-    let items: Vec<String> = page.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item.to_string())
-        .collect();
-    let expected: Vec<String> = summaries
-        .iter()
-        .map(|text| serde_json::from_str::<Value>(text).unwrap().to_string())
-        .collect();
-    assert_eq!(items, expected);
-    let statements: Vec<String> = sqlx::query_scalar(
-        "SELECT (statement_json(s)::jsonb || jsonb_build_object('meeting',
-                    json_build_object('id', m.id, 'title', m.title, 'date', m.date)))::text
-           FROM statements s JOIN meetings m ON m.id = s.meeting_id
-          ORDER BY m.date DESC, s.position DESC, s.id DESC LIMIT 50",
-    )
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
+    let items = page.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 50);
+    let (mut participants, mut statements, mut agreements) = (0, 0, 0);
+    for item in &items {
+        let id = item["id"].as_str().unwrap();
+        let document = app.get(&format!("/v1/meetings/{id}")).await.ok(200).clone();
+        for field in [
+            "id",
+            "title",
+            "summary",
+            "kind",
+            "date",
+            "end_date",
+            "location",
+            "host_country",
+            "countries",
+            "topics",
+            "version",
+        ] {
+            assert_eq!(item[field], document[field], "{id}: {field}");
+        }
+        let names: Vec<&Value> = document["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["role"])
+            .collect();
+        let listed: Vec<&Value> = item["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["role"])
+            .collect();
+        assert_eq!(names, listed, "{id}: participants");
+        for (list, path, count) in [
+            ("participants", "participants", &mut participants),
+            ("statements", "statements", &mut statements),
+            ("agreements", "agreements", &mut agreements),
+        ] {
+            for embedded in document[list].as_array().unwrap() {
+                let response = app
+                    .get(&format!("/v1/{path}/{}", embedded["id"].as_str().unwrap()))
+                    .await;
+                assert_eq!(response.ok(200), embedded, "{id}: {list}");
+                *count += 1;
+            }
+        }
+    }
+    assert!(participants > 50 && statements > 10 && agreements > 10);
+    // The statements list: the statement as it is, with its meeting's stub.
     let page = app.get("/v1/statements").await;
-    let items: Vec<Value> = page.ok(200)["items"].as_array().unwrap().clone();
-    let expected: Vec<Value> = statements
-        .iter()
-        .map(|text| serde_json::from_str(text).unwrap())
-        .collect();
-    assert_eq!(items, expected);
+    for item in page.ok(200)["items"].as_array().unwrap() {
+        let mut item = item.clone();
+        let stub = item.as_object_mut().unwrap().remove("meeting").unwrap();
+        let response = app
+            .get(&format!("/v1/statements/{}", item["id"].as_str().unwrap()))
+            .await;
+        let own = response.ok(200);
+        assert_eq!(own, &item);
+        assert_eq!(stub["id"], own["meeting_id"]);
+    }
 }
 
 #[tokio::test]
@@ -174,7 +187,7 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         jobs: 2,
     };
     corpus::generate(&app.db, plan).await.unwrap();
-    json_matches_the_sql_functions(&app).await;
+    representations_agree(&app).await;
     derived_tables_match_what_they_derive_from(&app).await;
 
     // Real values from the corpus: a pair of countries that met, a busy person, a topic.

@@ -78,7 +78,7 @@ async fn two_instances_started_together_migrate_once_and_both_serve() {
         .unwrap();
     assert_eq!(
         applied as usize,
-        chancery::db::MIGRATOR.iter().count(),
+        chancery::store::db::MIGRATOR.iter().count(),
         "each migration applied once"
     );
     conn.close().await.unwrap();
@@ -93,10 +93,11 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert!(wait_until(Duration::from_secs(60), || ready(port)));
     let url = admin.clone().database(&database);
     let pool = sqlx::PgPool::connect_with(url).await.unwrap();
-    let key = chancery::access::create_key(&pool, "shutdown", chancery::access::Scope::Write)
-        .await
-        .unwrap()
-        .token;
+    let key =
+        chancery::http::access::create_key(&pool, "shutdown", chancery::http::access::Scope::Write)
+            .await
+            .unwrap()
+            .token;
 
     // An import whose body arrives in two parts, with SIGTERM in between.
     let line = |title: &str| {

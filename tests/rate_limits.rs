@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::http::Method;
 use axum_client_ip::ClientIpSource;
 use chancery::Settings;
-use chancery::access::{self, Scope};
+use chancery::http::access::{self, Scope};
 use common::{TestApp, TestResponse};
 
 fn limits(per_key: u32, per_ip: u32) -> Settings {

@@ -18,8 +18,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgPool};
 use tower::ServiceExt;
 
-use chancery::access::{self, Scope};
-use chancery::{AppState, Settings, db};
+use chancery::http::access::{self, Scope};
+use chancery::store::db;
+use chancery::{AppState, Settings};
 use common::cluster::Cluster;
 use common::free_port;
 

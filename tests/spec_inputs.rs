@@ -4,8 +4,8 @@
 
 mod common;
 
-use chancery::country::CountryCode;
-use chancery::vocabulary::{Language, Topic};
+use chancery::domain::country::CountryCode;
+use chancery::domain::vocabulary::{Language, Topic};
 use serde_json::{Value, json};
 
 fn schema(name: &str) -> jsonschema::Validator {

@@ -16,8 +16,9 @@ use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
-use chancery::access::{self, Scope};
-use chancery::{AppState, Settings, db};
+use chancery::http::access::{self, Scope};
+use chancery::store::db;
+use chancery::{AppState, Settings};
 
 /// The server every test database lives on, and the migrated template they copy.
 struct Server {

@@ -1,0 +1,206 @@
+//! Streaming every matching meeting out, as NDJSON documents or as CSV rows.
+
+use crate::http::routes::Routes;
+use crate::http::routes::get;
+use axum::body::{Body, Bytes};
+use axum::extract::RawQuery;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::AppState;
+use crate::api::meetings::list::{MeetingFilters, Sort};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::http::extract::split_query;
+use crate::http::replica::ReadPool;
+use crate::store::representation;
+
+pub fn routes() -> Routes<AppState> {
+    Routes::new().route("/v1/export", get(export))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Format {
+    #[default]
+    Ndjson,
+    Csv,
+}
+
+/// The export's own parameters, beside the meetings-list filters.
+#[derive(serde::Deserialize)]
+struct Options {
+    #[serde(default)]
+    format: Format,
+    /// Starts a CSV with a UTF-8 byte order mark, without which Excel reads UTF-8 as
+    /// its local code page and garbles "Díaz-Canel".
+    #[serde(default)]
+    bom: bool,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The CSV columns: one row per meeting, lists joined with "; " inside a cell.
+const CSV_COLUMNS: &str = "id, date, end_date, title, kind, city, location_country, host_country, \
+    array_to_string(countries, '; '), array_to_string(topics, '; '),
+    (SELECT string_agg(coalesce(pe.name, p.organization) || coalesce(' (' || p.role || ')', '')
+                       || coalesce(' [' || p.country || ']', ''), '; ' ORDER BY p.position, p.id)
+       FROM participants p LEFT JOIN people pe ON pe.id = p.person_id WHERE p.meeting_id = m.id),
+    (SELECT count(*) FROM statements s WHERE s.meeting_id = m.id)::text,
+    (SELECT count(*) FROM agreements a WHERE a.meeting_id = m.id)::text,
+    (SELECT string_agg(i.scheme || ':' || i.value, '; ' ORDER BY i.position)
+       FROM meeting_identifiers i WHERE i.meeting_id = m.id),
+    summary";
+
+const CSV_HEADER: [&str; 15] = [
+    "id",
+    "date",
+    "end_date",
+    "title",
+    "kind",
+    "city",
+    "location_country",
+    "host_country",
+    "countries",
+    "topics",
+    "participants",
+    "statements",
+    "agreements",
+    "identifiers",
+    "summary",
+];
+
+type CsvRow = (
+    uuid::Uuid,
+    chrono::NaiveDate,
+    Option<chrono::NaiveDate>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage
+/// return first) is prefixed with `'`, as OWASP recommends against CSV injection, so
+/// `=HYPERLINK(...)` shows as text instead of running.
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn csv_line(fields: &[&str]) -> Bytes {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = writer.write_record(fields.iter().map(|cell| neutralised(cell).into_owned()));
+    Bytes::from(writer.into_inner().unwrap_or_default())
+}
+
+async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let (Options { format, bom }, filters): (_, MeetingFilters) =
+        split_query(query.as_deref(), &["format", "bom"])?;
+    if bom && format != Format::Csv {
+        return Err(ApiError::BadRequest(
+            "invalid query parameter `bom`: a byte order mark applies to `format=csv` only".into(),
+        ));
+    }
+    if filters.cursor.is_some() {
+        return Err(ApiError::BadRequest(
+            "`cursor` does not apply to an export, which has no pages".into(),
+        ));
+    }
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+    match format {
+        Format::Ndjson => sql.push(representation::EXPORT).push("::text"),
+        Format::Csv => sql.push(CSV_COLUMNS),
+    };
+    sql.push(" FROM meetings m WHERE true");
+    filters.push_conditions(&mut sql)?;
+    sql.push(match filters.sort.unwrap_or_default() {
+        Sort::Newest => " ORDER BY m.date DESC, m.id DESC",
+        Sort::Oldest => " ORDER BY m.date, m.id",
+    });
+
+    let body = async_stream::stream! {
+        if bom {
+            yield Ok::<_, sqlx::Error>(Bytes::from_static(UTF8_BOM));
+        }
+        if format == Format::Csv {
+            yield Ok::<_, sqlx::Error>(csv_line(&CSV_HEADER));
+        }
+        let mut sql = sql;
+        let mut rows = match format {
+            Format::Ndjson => sql
+                .build_query_scalar::<String>()
+                .fetch(&db)
+                .map(|row| row.map(|json| Bytes::from(json + "\n")))
+                .boxed(),
+            Format::Csv => sql
+                .build_query_as::<CsvRow>()
+                .fetch(&db)
+                .map(|row| {
+                    row.map(|r| {
+                        let (date, end_date) = (r.1.to_string(), r.2.map(|d| d.to_string()).unwrap_or_default());
+                        let id = r.0.to_string();
+                        csv_line(&[
+                            &id, &date, &end_date, &r.3, &r.4,
+                            r.5.as_deref().unwrap_or(""), r.6.as_deref().unwrap_or(""), r.7.as_deref().unwrap_or(""),
+                            &r.8, &r.9, r.10.as_deref().unwrap_or(""), &r.11, &r.12,
+                            r.13.as_deref().unwrap_or(""), r.14.as_deref().unwrap_or(""),
+                        ])
+                    })
+                })
+                .boxed(),
+        };
+        while let Some(chunk) = rows.next().await {
+            let failed = chunk.is_err();
+            yield chunk;
+            if failed {
+                break;
+            }
+        }
+    };
+    let content_type = match format {
+        Format::Ndjson => "application/x-ndjson",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    let disposition = match format {
+        Format::Ndjson => "attachment; filename=\"meetings.ndjson\"",
+        Format::Csv => "attachment; filename=\"meetings.csv\"",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralised;
+
+    #[test]
+    fn every_formula_lead_is_prefixed_and_nothing_else_is() {
+        for lead in ["=", "+", "-", "@", "\t", "\r"] {
+            assert_eq!(neutralised(&format!("{lead}1+1")), format!("'{lead}1+1"));
+        }
+        for plain in ["", "Havana", "1+1", " =1", "'=1", "2021-10-12"] {
+            assert_eq!(neutralised(plain), plain);
+        }
+    }
+}

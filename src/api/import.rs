@@ -1,0 +1,628 @@
+//! Importing NDJSON meeting documents, one per line, from a file or an HTTP body.
+//!
+//! Lines are written in batches, one statement per table for a whole batch. When a
+//! batch fails, it is written again one document at a time, each under a savepoint,
+//! so a bad line is reported and never loses the good ones.
+
+use std::collections::HashMap;
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
+use uuid::Uuid;
+
+use crate::http::routes::Routes;
+use crate::http::routes::post;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use crate::AppState;
+use crate::api::history::{self, Action, Actor};
+use crate::api::meetings::document::{self, MeetingInput, NewMeeting};
+use crate::config::ImportLimits;
+use crate::domain::error::{ApiError, ApiResult};
+pub use crate::domain::vocabulary::Mode;
+use crate::domain::vocabulary::vocabulary;
+use crate::http::extract::{Query, require_content_type};
+use crate::http::idempotency::Idempotency;
+
+/// The longest line accepted: one meeting document.
+pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
+
+/// Documents written per batch.
+const BATCH: usize = 500;
+
+vocabulary!(
+    /// What happened to a line's document.
+    Status { Created => "created", Updated => "updated", Unchanged => "unchanged" }
+);
+
+/// The outcome of one line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum LineResult {
+    Written {
+        line: usize,
+        id: Uuid,
+        status: Status,
+    },
+    Failed {
+        line: usize,
+        error: String,
+    },
+}
+
+impl LineResult {
+    fn line(&self) -> usize {
+        match self {
+            LineResult::Written { line, .. } | LineResult::Failed { line, .. } => *line,
+        }
+    }
+}
+
+/// Totals of an import.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Totals {
+    pub lines: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+}
+
+impl Totals {
+    fn count(&mut self, result: &LineResult) {
+        self.lines += 1;
+        match result {
+            LineResult::Written {
+                status: Status::Created,
+                ..
+            } => self.created += 1,
+            LineResult::Written {
+                status: Status::Updated,
+                ..
+            } => self.updated += 1,
+            LineResult::Written {
+                status: Status::Unchanged,
+                ..
+            } => self.unchanged += 1,
+            LineResult::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+/// A line that parsed and passed its checks.
+struct Parsed {
+    line: usize,
+    input: MeetingInput,
+    /// SHA-256 of the document in canonical form (keys sorted), to spot re-imports.
+    hash: Vec<u8>,
+}
+
+fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
+    let fail = |error: ApiError| LineResult::Failed {
+        line,
+        error: describe(&error),
+    };
+    let value = crate::http::extract::parse_json(text.as_bytes(), "the line").map_err(fail)?;
+    crate::http::extract::require_object(&value).map_err(fail)?;
+    crate::http::extract::check_shape(&value).map_err(fail)?;
+    let hash = Sha256::digest(value.to_string().as_bytes()).to_vec();
+    let input: MeetingInput = crate::http::extract::deserialize(value).map_err(fail)?;
+    input.check().map_err(fail)?;
+    Ok(Parsed { line, input, hash })
+}
+
+fn describe(error: &ApiError) -> String {
+    match error {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| {
+                if e.field.is_empty() {
+                    e.message.clone()
+                } else {
+                    format!("{}: {}", e.field, e.message)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// What reading a body can go wrong with.
+#[derive(Debug, Clone)]
+pub enum LineError {
+    /// This line cannot be read (too long, not UTF-8); reading goes on after it.
+    Unreadable(String),
+    /// Reading stopped here: the body broke off, went idle, came too slowly or grew
+    /// past its limit. Lines before it are imported; this one and any after are not.
+    Stopped(String),
+}
+
+/// Splits a byte stream into lines of at most `MAX_LINE_BYTES`. An overlong line or one
+/// that is not UTF-8 is an error for that line alone; reading goes on after it. A body
+/// that fails ends the lines with [`LineError::Stopped`], after every complete line.
+pub fn lines<S>(bytes: S) -> impl Stream<Item = Result<String, LineError>>
+where
+    S: Stream<Item = io::Result<Bytes>> + Unpin,
+{
+    struct State<S> {
+        bytes: S,
+        buffer: BytesMut,
+        codec: LinesCodec,
+        done: bool,
+        failed: bool,
+    }
+    let state = State {
+        bytes,
+        buffer: BytesMut::new(),
+        codec: LinesCodec::new_with_max_length(MAX_LINE_BYTES),
+        done: false,
+        failed: false,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        if state.failed {
+            return None;
+        }
+        loop {
+            let decoded = if state.done {
+                state.codec.decode_eof(&mut state.buffer)
+            } else {
+                state.codec.decode(&mut state.buffer)
+            };
+            match decoded {
+                Ok(Some(line)) => return Some((Ok(line), state)),
+                Ok(None) if state.done => return None,
+                Ok(None) => match state.bytes.next().await {
+                    Some(Ok(chunk)) => state.buffer.extend_from_slice(&chunk),
+                    Some(Err(error)) => {
+                        // The half line in the buffer is dropped with the rest: the
+                        // codec is never asked to decode it.
+                        state.failed = true;
+                        return Some((Err(LineError::Stopped(error.to_string())), state));
+                    }
+                    None => state.done = true,
+                },
+                Err(LinesCodecError::MaxLineLengthExceeded) => {
+                    let error = format!("the line is longer than {MAX_LINE_BYTES} bytes");
+                    return Some((Err(LineError::Unreadable(error)), state));
+                }
+                Err(LinesCodecError::Io(_)) => {
+                    let error = "the line is not valid UTF-8".to_owned();
+                    return Some((Err(LineError::Unreadable(error)), state));
+                }
+            }
+        }
+    })
+}
+
+/// Where and why an import ended before its body did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stopped {
+    /// The first line not imported: every non-blank line before it has its result.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub totals: Totals,
+    pub stopped: Option<Stopped>,
+}
+
+/// Imports every non-blank line, calling `each` with every line's result in line order.
+/// With `max_lines`, the import stops at the first non-blank line past it. Results are
+/// handed to `each` batch by batch and not kept, so memory stays flat however long the
+/// body is.
+pub async fn import<S>(
+    db: &PgPool,
+    actor: &Actor,
+    lines: S,
+    mode: Mode,
+    max_lines: Option<usize>,
+    mut each: impl FnMut(&LineResult),
+) -> anyhow::Result<Report>
+where
+    S: Stream<Item = Result<String, LineError>>,
+{
+    let mut report = Report::default();
+    let mut read = 0;
+    let mut batch: Vec<Parsed> = Vec::with_capacity(BATCH);
+    let mut settled: Vec<LineResult> = Vec::new();
+    let mut lines = std::pin::pin!(lines.enumerate());
+    loop {
+        let next = lines.next().await;
+        let mut finished = next.is_none();
+        if let Some((index, text)) = next {
+            let line = index + 1;
+            let blank = matches!(&text, Ok(text) if text.trim().is_empty());
+            match text {
+                // The body ended badly: what came before it is all there is.
+                Err(LineError::Stopped(reason)) => {
+                    report.stopped = Some(Stopped { line, reason });
+                    finished = true;
+                }
+                _ if !blank && max_lines.is_some_and(|max| read >= max) => {
+                    let max = max_lines.unwrap_or_default();
+                    report.stopped = Some(Stopped {
+                        line,
+                        reason: format!(
+                            "an import holds at most {max} lines; send the rest, from line {line} \
+                             on, in another import"
+                        ),
+                    });
+                    finished = true;
+                }
+                Ok(_) if blank => {}
+                Ok(text) => {
+                    read += 1;
+                    match parse(line, &text) {
+                        Ok(parsed) => batch.push(parsed),
+                        Err(failed) => settled.push(failed),
+                    }
+                }
+                Err(LineError::Unreadable(error)) => {
+                    read += 1;
+                    settled.push(LineResult::Failed { line, error });
+                }
+            }
+        }
+        if batch.len() >= BATCH || (finished && !batch.is_empty()) {
+            settled.extend(write_batch(db, actor, mode, std::mem::take(&mut batch)).await?);
+        }
+        if batch.is_empty() || finished {
+            settled.sort_by_key(LineResult::line);
+            for result in settled.drain(..) {
+                report.totals.count(&result);
+                let outcome = match &result {
+                    LineResult::Written { status, .. } => status.as_str(),
+                    LineResult::Failed { .. } => "failed",
+                };
+                metrics::counter!("chancery_import_lines_total", "status" => outcome).increment(1);
+                each(&result);
+            }
+        }
+        if finished {
+            return Ok(report);
+        }
+    }
+}
+
+/// Writes a batch in one transaction, or document by document when that fails.
+async fn write_batch(
+    db: &PgPool,
+    actor: &Actor,
+    mode: Mode,
+    batch: Vec<Parsed>,
+) -> anyhow::Result<Vec<LineResult>> {
+    let mut tx = db.begin().await?;
+    match write(&mut tx, actor, mode, &batch).await {
+        Ok(results) => {
+            tx.commit().await?;
+            return Ok(results);
+        }
+        // Roll back now, on this connection: a transaction merely dropped is rolled
+        // back only when its connection is next used, and until then its locks would
+        // block the retry below.
+        Err(_) => tx.rollback().await?,
+    }
+    let mut tx = db.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for parsed in &batch {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match write(&mut savepoint, actor, mode, std::slice::from_ref(parsed)).await {
+            Ok(mut written) => {
+                savepoint.commit().await?;
+                results.append(&mut written);
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                results.push(LineResult::Failed {
+                    line: parsed.line,
+                    error: describe(&error),
+                });
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// The stored meeting an identifier points at.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    scheme: String,
+    value: String,
+    id: Uuid,
+    hash: Option<Vec<u8>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    version: i32,
+}
+
+/// Writes parsed documents: new ones are created; in upsert mode, changed ones
+/// replace the meeting their identifiers name, keeping its id.
+async fn write(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    mode: Mode,
+    batch: &[Parsed],
+) -> ApiResult<Vec<LineResult>> {
+    let (schemes, values): (Vec<&str>, Vec<&str>) = batch
+        .iter()
+        .flat_map(|p| {
+            p.input
+                .identifiers
+                .iter()
+                .map(|i| (i.scheme.trim(), i.value.trim()))
+        })
+        .unzip();
+    let found: Vec<Stored> = sqlx::query_as(
+        "SELECT i.scheme, i.value, m.id, m.document_hash AS hash, m.created_at, m.version
+         FROM meeting_identifiers i JOIN meetings m ON m.id = i.meeting_id
+         WHERE (i.scheme, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+    )
+    .bind(&schemes)
+    .bind(&values)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stored: HashMap<(&str, &str), &Stored> = found
+        .iter()
+        .map(|s| ((s.scheme.as_str(), s.value.as_str()), s))
+        .collect();
+
+    let mut results = Vec::with_capacity(batch.len());
+    let mut writes = Vec::with_capacity(batch.len());
+    let mut replaced = Vec::new();
+    for parsed in batch {
+        let mut matches: Vec<&Stored> = parsed
+            .input
+            .identifiers
+            .iter()
+            .filter_map(|i| stored.get(&(i.scheme.trim(), i.value.trim())).copied())
+            .collect();
+        matches.sort_by_key(|s| s.id);
+        matches.dedup_by_key(|s| s.id);
+        let line = parsed.line;
+        match (mode, matches.as_slice()) {
+            (_, []) => {
+                let id = Uuid::now_v7();
+                writes.push(NewMeeting {
+                    hash: Some(parsed.hash.clone()),
+                    ..NewMeeting::new(id, &parsed.input)
+                });
+                results.push(LineResult::Written {
+                    line,
+                    id,
+                    status: Status::Created,
+                });
+            }
+            (Mode::Insert, [existing, ..]) => {
+                return Err(ApiError::Conflict(format!(
+                    "a meeting with this identifier already exists ({}); import with mode=upsert to update it",
+                    existing.id
+                )));
+            }
+            (Mode::Upsert, [existing])
+                if existing.hash.as_deref() == Some(parsed.hash.as_slice()) =>
+            {
+                results.push(LineResult::Written {
+                    line,
+                    id: existing.id,
+                    status: Status::Unchanged,
+                });
+            }
+            (Mode::Upsert, [existing]) => {
+                replaced.push(existing.id);
+                writes.push(NewMeeting {
+                    id: existing.id,
+                    input: &parsed.input,
+                    hash: Some(parsed.hash.clone()),
+                    created_at: Some(existing.created_at),
+                    version: existing.version + 1,
+                });
+                results.push(LineResult::Written {
+                    line,
+                    id: existing.id,
+                    status: Status::Updated,
+                });
+            }
+            (Mode::Upsert, _) => {
+                return Err(ApiError::Conflict(
+                    "the identifiers name more than one stored meeting".into(),
+                ));
+            }
+        }
+    }
+    if !replaced.is_empty() {
+        // The new version replaces the old whole; what hung off it goes with it.
+        sqlx::query("DELETE FROM meetings WHERE id = ANY($1)")
+            .bind(&replaced)
+            .execute(&mut *conn)
+            .await?;
+    }
+    document::insert_many(conn, &writes).await?;
+    let created: Vec<Uuid> = writes
+        .iter()
+        .map(|w| w.id)
+        .filter(|id| !replaced.contains(id))
+        .collect();
+    history::record_meetings(conn, actor, Action::Create, &created).await?;
+    history::record_meetings(conn, actor, Action::Update, &replaced).await?;
+    Ok(results)
+}
+
+pub fn routes() -> Routes<AppState> {
+    // The body is streamed line by line, so the whole-body size limit does not apply.
+    Routes::new().route(
+        "/v1/import",
+        post(import_body).map(|endpoint| endpoint.layer(DefaultBodyLimit::disable())),
+    )
+}
+
+/// Parameters of `POST /v1/import`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    #[serde(default)]
+    mode: Mode,
+}
+
+/// Imports an `application/x-ndjson` body, answering each line's result and the totals.
+async fn import_body(
+    State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
+    Query(params): Query<ImportParams>,
+    request: Request,
+) -> ApiResult<Response> {
+    require_content_type(&request, &["application/x-ndjson", "application/jsonl"])?;
+    let limits = &state.settings.imports;
+    let Ok(_place) = state.imports.clone().try_acquire_owned() else {
+        return Err(ApiError::Busy(format!(
+            "{} imports are running on this instance, as many as it allows; retry when one \
+             has finished",
+            limits.concurrent
+        )));
+    };
+    let mut body = guarded(request.into_body().into_data_stream(), limits);
+    // Each line's result is written out as it comes, not kept: the answer is the only
+    // copy, and it is bounded by the cap on lines.
+    let mut items = Vec::from(&b"{\"items\":["[..]);
+    let mut first = true;
+    let report = import(
+        &state.db,
+        &actor,
+        lines(&mut body),
+        params.mode,
+        Some(limits.max_lines),
+        |result| {
+            if !std::mem::take(&mut first) {
+                items.push(b',');
+            }
+            // Writing to memory cannot fail.
+            let _ = serde_json::to_writer(&mut items, result);
+        },
+    )
+    .await?;
+    if report.stopped.is_some() {
+        // Read what is left (bounded by the same guards) and drop it, so that the client,
+        // which may still be sending, gets its answer instead of a broken connection.
+        while let Some(Ok(_)) = body.next().await {}
+    }
+    items.extend_from_slice(b"],\"totals\":");
+    let _ = serde_json::to_writer(&mut items, &report.totals);
+    if let Some(stopped) = &report.stopped {
+        tracing::info!(line = stopped.line, reason = %stopped.reason, "import stopped early");
+        items.extend_from_slice(b",\"stopped\":");
+        let _ = serde_json::to_writer(&mut items, stopped);
+    }
+    items.push(b'}');
+    let body = String::from_utf8(items).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // An import commits batch by batch, so its answer is stored once the last batch
+    // has committed, on its own; a retry after a crash in between runs the import
+    // again, which `mode=upsert` makes harmless.
+    let mut conn = state.db.acquire().await?;
+    idempotency
+        .answer(&mut conn, StatusCode::OK, headers, body)
+        .await
+}
+
+/// The body's chunks, ended with an error when it grows past its byte limit, sends
+/// nothing for the idle timeout, or arrives slower on average than the minimum rate
+/// once the idle timeout's span has passed: a client that drip-feeds its body holds an
+/// import's place for seconds, not hours.
+fn guarded<S>(body: S, limits: &ImportLimits) -> impl Stream<Item = io::Result<Bytes>> + Unpin
+where
+    S: Stream<Item = Result<Bytes, axum::Error>> + Unpin + Send + 'static,
+{
+    let limits = limits.clone();
+    let started = tokio::time::Instant::now();
+    Box::pin(async_stream::stream! {
+        let mut body = body;
+        let mut received: u64 = 0;
+        loop {
+            let chunk = match tokio::time::timeout(limits.idle_timeout, body.next()).await {
+                Err(_) => {
+                    yield Err(io::Error::other(format!(
+                        "the body sent nothing for {} s",
+                        limits.idle_timeout.as_secs()
+                    )));
+                    return;
+                }
+                Ok(None) => return,
+                Ok(Some(Err(error))) => {
+                    yield Err(io::Error::other(format!("the body broke off: {error}")));
+                    return;
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            received += chunk.len() as u64;
+            if received > limits.max_bytes {
+                yield Err(io::Error::other(format!(
+                    "an import body holds at most {} bytes; send the rest in another import",
+                    limits.max_bytes
+                )));
+                return;
+            }
+            let elapsed = started.elapsed();
+            if elapsed > limits.idle_timeout
+                && (received as f64) < limits.min_bytes_per_second as f64 * elapsed.as_secs_f64()
+            {
+                yield Err(io::Error::other(format!(
+                    "the body came slower than {} bytes a second",
+                    limits.min_bytes_per_second
+                )));
+                return;
+            }
+            yield Ok(chunk);
+        }
+    })
+}
+
+/// Imports a file, or standard input for `-`, showing progress on a terminal.
+pub async fn import_file(
+    db: &PgPool,
+    path: &std::path::Path,
+    mode: Mode,
+    mut each: impl FnMut(&LineResult),
+) -> anyhow::Result<Report> {
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if path == std::path::Path::new("-")
+    {
+        Box::new(tokio::io::stdin())
+    } else {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Box::new(file)
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let progress = indicatif::ProgressBar::new(size);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let counter = progress.clone();
+    let bytes = tokio_util::io::ReaderStream::new(reader).inspect(move |chunk| {
+        if let Ok(chunk) = chunk {
+            counter.inc(chunk.len() as u64);
+        }
+    });
+    let report = import(db, &Actor::default(), lines(bytes), mode, None, |result| {
+        progress.suspend(|| each(result));
+    })
+    .await;
+    progress.finish_and_clear();
+    report
+}

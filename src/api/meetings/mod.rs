@@ -1,0 +1,208 @@
+//! Meetings: whole documents in and out, merge-patch edits, and the filtered list.
+
+pub mod agreements;
+pub mod document;
+pub mod items;
+pub mod list;
+pub mod participants;
+pub mod statements;
+
+use crate::http::routes::Routes;
+use crate::http::routes::get;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::NaiveDate;
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::history::{self, Action, Actor, Change};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::vocabulary::Checks;
+use crate::http::etag;
+use crate::http::extract::{Json, MergePatch, Path, Query};
+use crate::http::idempotency::Idempotency;
+use crate::http::json::{JsonText, created_headers};
+use crate::http::replica::ReadPool;
+use crate::store::aggregate;
+use crate::store::pagination;
+use document::MeetingInput;
+use list::MeetingFilters;
+
+pub fn routes() -> Routes<AppState> {
+    Routes::new()
+        .route("/v1/meetings", get(list).post(create))
+        .route("/v1/meetings/{id}", get(show).patch(update).delete(remove))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
+    Json(meeting): Json<MeetingInput>,
+) -> ApiResult<Response> {
+    meeting.check()?;
+    let id = Uuid::now_v7();
+    let mut tx = state.db.begin().await?;
+    document::insert(&mut tx, id, &meeting).await?;
+    history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
+    let (body, version) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    let mut headers = created_headers(&format!("/v1/meetings/{id}"));
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag::of_version(version)).expect("a quoted number"),
+    );
+    let response = idempotency
+        .answer(&mut tx, StatusCode::CREATED, headers, body)
+        .await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+async fn show(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let mut conn = db.acquire().await?;
+    let (body, version) = document::fetch(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    Ok(etag::respond_as(&headers, &etag::of_version(version), body))
+}
+
+/// The fields a merge patch may change; the embedded lists have endpoints of their own.
+const LIST_FIELDS: [&str; 3] = ["participants", "statements", "agreements"];
+const READ_ONLY_FIELDS: [&str; 5] = ["id", "countries", "created_at", "updated_at", "version"];
+
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    MergePatch(patch): MergePatch,
+) -> ApiResult<Response> {
+    let mut checks = Checks::default();
+    for field in LIST_FIELDS {
+        if patch.get(field).is_some() {
+            checks.fail(
+                field,
+                format!("edit {field} through /v1/meetings/{{id}}/{field} and /v1/{field}/{{id}}"),
+            );
+        }
+    }
+    for field in READ_ONLY_FIELDS {
+        if patch.get(field).is_some() {
+            checks.fail(field, "is set by the server and cannot be changed");
+        }
+    }
+    checks.finish()?;
+
+    let mut tx = state.db.begin().await?;
+    let version = aggregate::lock(&mut tx, id).await?;
+    etag::require_match(&headers, &etag::of_version(version), "meeting")?;
+    let (current, _) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&current).map_err(anyhow::Error::from)?;
+    if let Some(fields) = value.as_object_mut() {
+        for field in LIST_FIELDS.iter().chain(&READ_ONLY_FIELDS) {
+            fields.remove(*field);
+        }
+    }
+    if !crate::http::extract::merge_patch(&mut value, &patch)? {
+        // Nothing changes: no new version, so other writers' ETags stay good.
+        return Ok(etag::tagged_as(&etag::of_version(version), current));
+    }
+    let meeting: MeetingInput = crate::http::extract::deserialize(value)?;
+    let mut checks = Checks::default();
+    meeting.check_own_fields(&mut checks);
+    checks.finish()?;
+
+    let location = meeting.location.clone().unwrap_or_default();
+    sqlx::query(
+        "UPDATE meetings SET title = $2, summary = $3, kind = $4, date = $5, end_date = $6, start_time = $7,
+                city = $8, location_country = $9, venue = $10, lat = $11, lon = $12, host_country = $13,
+                topics = $14
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(meeting.title.trim())
+    .bind(meeting.summary.as_deref())
+    .bind(meeting.kind.unwrap_or(crate::domain::vocabulary::MeetingKind::Other).as_str())
+    .bind(meeting.date)
+    .bind(meeting.end_date)
+    .bind(meeting.start_time)
+    .bind(location.city.as_deref())
+    .bind(location.country.map(|code| code.as_str()))
+    .bind(location.venue.as_deref())
+    .bind(location.lat)
+    .bind(location.lon)
+    .bind(meeting.host_country.map(|code| code.as_str()))
+    .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    document::write_sources_and_identifiers(&mut tx, id, &meeting.sources, &meeting.identifiers)
+        .await?;
+    aggregate::touch(&mut tx, id).await?;
+    history::record(
+        &mut tx,
+        &actor,
+        Change {
+            request: Some(&patch),
+            ..Change::meeting(Action::Update, id)
+        },
+    )
+    .await?;
+    let (body, version) = document::fetch(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    tx.commit().await?;
+    Ok(etag::tagged_as(&etag::of_version(version), body))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let version = aggregate::lock(&mut tx, id).await?;
+    etag::require_match(&headers, &etag::of_version(version), "meeting")?;
+    history::record(&mut tx, &actor, Change::meeting(Action::Delete, id)).await?;
+    sqlx::query("DELETE FROM meetings WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list(
+    ReadPool(db): ReadPool,
+    Query(filters): Query<MeetingFilters>,
+) -> ApiResult<JsonText> {
+    let mut sql = QueryBuilder::new("");
+    filters.push_page(&mut sql)?;
+    let rows: Vec<(String, NaiveDate, Uuid, f32)> = sql.build_query_as().fetch_all(&db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, date, id, rank)) if more => Some(filters.cursor_after(*date, *id, *rank)),
+        _ => None,
+    };
+    let total = if filters.include_total {
+        let mut count: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT count(*) FROM meetings m WHERE true");
+        filters.push_conditions(&mut count)?;
+        Some(count.build_query_scalar::<i64>().fetch_one(&db).await?)
+    } else {
+        None
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(JsonText(pagination::page_json(&items, next, total)))
+}

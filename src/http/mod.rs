@@ -1,0 +1,17 @@
+//! HTTP plumbing with no knowledge of any resource: errors as problem+json, extractors,
+//! entity tags, access and rate limits, idempotency, replica routing, telemetry and the
+//! connection-level server.
+
+pub mod access;
+pub mod cost;
+pub mod error;
+pub mod etag;
+pub mod extract;
+pub mod idempotency;
+pub mod json;
+pub mod problems;
+pub mod rate_limit;
+pub mod replica;
+pub mod routes;
+pub mod server;
+pub mod telemetry;
