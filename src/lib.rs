@@ -4,7 +4,6 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod http;
-pub mod seed;
 pub mod store;
 
 use std::sync::Arc;

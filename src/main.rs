@@ -9,12 +9,13 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+use chancery::AppState;
 use chancery::api::import;
 use chancery::config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
-use chancery::http::access;
 use chancery::http::server;
 use chancery::store::db;
-use chancery::{AppState, seed};
+use chancery::store::keys;
+use chancery::store::seed;
 use chancery_corpus as corpus;
 
 #[tokio::main]
@@ -71,7 +72,7 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             Ok(())
         }
         Command::Keys(KeysCommand::Create { scope, name }) => {
-            let key = access::create_key(&pool, &name, scope).await?;
+            let key = keys::create_key(&pool, &name, scope).await?;
             println!(
                 "created {} key {} ({name}); it is shown only once:",
                 scope.as_str(),
@@ -81,7 +82,7 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             Ok(())
         }
         Command::Keys(KeysCommand::List) => {
-            for key in access::list_keys(&pool).await? {
+            for key in keys::list_keys(&pool).await? {
                 let state = key
                     .revoked_at
                     .map_or("live".to_owned(), |at| format!("revoked {at}"));
@@ -93,7 +94,7 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             Ok(())
         }
         Command::Keys(KeysCommand::Revoke { id }) => {
-            if access::revoke_key(&pool, id).await? {
+            if keys::revoke_key(&pool, id).await? {
                 println!("revoked {id}");
                 Ok(())
             } else {
@@ -209,7 +210,7 @@ async fn sweep_idempotency_keys(pool: PgPool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
     loop {
         every.tick().await;
-        match chancery::http::idempotency::sweep(&pool).await {
+        match chancery::store::idempotency::sweep(&pool).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "could not delete expired idempotency keys"),

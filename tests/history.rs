@@ -243,12 +243,12 @@ async fn unknown_meetings_have_no_history() {
 #[tokio::test]
 async fn the_sample_meeting_never_comes_back_once_deleted() {
     let app = TestApp::spawn().await;
-    assert!(chancery::seed::load_if_empty(&app.db).await.unwrap());
-    assert!(!chancery::seed::load_if_empty(&app.db).await.unwrap());
+    assert!(chancery::store::seed::load_if_empty(&app.db).await.unwrap());
+    assert!(!chancery::store::seed::load_if_empty(&app.db).await.unwrap());
     let list = app.get("/v1/meetings").await;
     let id = list.ok(200)["items"][0]["id"].as_str().unwrap().to_owned();
     app.delete(&format!("/v1/meetings/{id}")).await.ok(204);
     // A restart on a database emptied by its users does not refill it.
-    assert!(!chancery::seed::load_if_empty(&app.db).await.unwrap());
+    assert!(!chancery::store::seed::load_if_empty(&app.db).await.unwrap());
     assert_eq!(app.count("meetings").await, 0);
 }

@@ -3,7 +3,8 @@
 mod common;
 
 use axum::http::Method;
-use chancery::http::access::{self, Scope};
+use chancery::domain::vocabulary::Scope;
+use chancery::store::keys;
 use common::{TestApp, TestResponse, meeting};
 use serde_json::{Value, json};
 
@@ -118,7 +119,7 @@ async fn the_same_key_on_another_request_is_refused() {
 #[tokio::test]
 async fn keys_belong_to_the_api_key_that_sent_them() {
     let app = TestApp::spawn().await;
-    let other_key = access::create_key(&app.db, "second feed", Scope::Write)
+    let other_key = keys::create_key(&app.db, "second feed", Scope::Write)
         .await
         .unwrap()
         .token;
@@ -206,7 +207,7 @@ async fn keys_expire_after_a_day() {
         .await
         .unwrap();
     assert_eq!(
-        chancery::http::idempotency::sweep(&app.db).await.unwrap(),
+        chancery::store::idempotency::sweep(&app.db).await.unwrap(),
         1
     );
     assert_eq!(app.count("idempotency_keys").await, 0);

@@ -7,6 +7,9 @@
 //! - `http/`: the domain, the store and itself, plus the application's state and
 //!   settings from the crate root; never a resource's handlers.
 //! - `api/`: anything below it.
+//!
+//! And each layer keeps to its trade: SQL is written in `store/` alone, and the domain
+//! names neither axum nor sqlx.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -192,7 +195,6 @@ fn may_reach(from: &str, to: &str) -> bool {
                 | "MAX_REQUEST_ID"
                 | "MAX_BODY_BYTES"
         ),
-        "api" => to != "seed",
         _ => true,
     }
 }
@@ -216,6 +218,72 @@ fn each_layer_reaches_only_the_layers_below_it() {
         "back-arrows between layers:\n{}",
         wrong.join("\n")
     );
+}
+
+/// Each file's code (unit tests aside), by module.
+fn sources() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (module_of(file, &src), code)
+        })
+        .collect()
+}
+
+/// What writes or runs SQL.
+const SQL: &[&str] = &[
+    "sqlx::query",
+    "QueryBuilder::new",
+    "query_as(",
+    "query_scalar(",
+    ".execute(",
+    ".fetch_one(",
+    ".fetch_all(",
+    ".fetch_optional(",
+];
+
+#[test]
+fn sql_is_written_in_the_store_alone() {
+    let wrong: Vec<String> = sources()
+        .into_iter()
+        .filter(|(module, _)| layer(module) != "store")
+        .flat_map(|(module, code)| {
+            SQL.iter()
+                .filter(|sql| code.contains(*sql))
+                .map(move |sql| format!("{module} uses {sql}"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "SQL outside src/store:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_domain_names_neither_http_nor_sql() {
+    let wrong: Vec<String> = sources()
+        .into_iter()
+        .filter(|(module, _)| layer(module) == "domain")
+        .flat_map(|(module, code)| {
+            ["axum", "sqlx", "tower"]
+                .into_iter()
+                .filter(|word| code.contains(word))
+                .map(move |word| format!("{module} names {word}"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// The modules on a cycle, as found by a depth-first search.

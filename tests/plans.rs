@@ -5,10 +5,10 @@
 
 mod common;
 
-use chancery::api::meetings::agreements::AgreementFilters;
-use chancery::api::meetings::list::MeetingFilters;
-use chancery::api::meetings::statements::StatementFilters;
 use chancery::http::extract::parse_query;
+use chancery::store::agreements::AgreementFilters;
+use chancery::store::filters::MeetingFilters;
+use chancery::store::statements::StatementFilters;
 use chancery_corpus::{self as corpus, Plan};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};

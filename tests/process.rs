@@ -93,11 +93,14 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert!(wait_until(Duration::from_secs(60), || ready(port)));
     let url = admin.clone().database(&database);
     let pool = sqlx::PgPool::connect_with(url).await.unwrap();
-    let key =
-        chancery::http::access::create_key(&pool, "shutdown", chancery::http::access::Scope::Write)
-            .await
-            .unwrap()
-            .token;
+    let key = chancery::store::keys::create_key(
+        &pool,
+        "shutdown",
+        chancery::domain::vocabulary::Scope::Write,
+    )
+    .await
+    .unwrap()
+    .token;
 
     // An import whose body arrives in two parts, with SIGTERM in between.
     let line = |title: &str| {

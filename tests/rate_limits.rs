@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use axum::http::Method;
 use axum_client_ip::ClientIpSource;
 use chancery::Settings;
-use chancery::http::access::{self, Scope};
+use chancery::domain::vocabulary::Scope;
+use chancery::store::keys;
 use common::{TestApp, TestResponse};
 
 fn limits(per_key: u32, per_ip: u32) -> Settings {
@@ -49,7 +50,7 @@ async fn each_key_has_its_own_allowance() {
     assert_limited(&limited);
 
     // Another key is not held back by the first one's use.
-    let other = access::create_key(&app.db, "another reader", Scope::Read)
+    let other = keys::create_key(&app.db, "another reader", Scope::Read)
         .await
         .unwrap()
         .token;

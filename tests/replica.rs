@@ -18,8 +18,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgPool};
 use tower::ServiceExt;
 
-use chancery::http::access::{self, Scope};
+use chancery::domain::vocabulary::Scope;
 use chancery::store::db;
+use chancery::store::keys;
 use chancery::{AppState, Settings};
 use common::cluster::Cluster;
 use common::free_port;
@@ -146,7 +147,7 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         .await
         .unwrap();
     db::migrate(&primary).await.unwrap();
-    let key = access::create_key(&primary, "replica test", Scope::Write)
+    let key = keys::create_key(&primary, "replica test", Scope::Write)
         .await
         .unwrap()
         .token;

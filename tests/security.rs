@@ -357,21 +357,27 @@ async fn key_secrets_never_reach_the_logs() {
     let client = reqwest::Client::new();
 
     let pool = sqlx::PgPool::connect_with(url).await.unwrap();
-    let write =
-        chancery::http::access::create_key(&pool, "logs", chancery::http::access::Scope::Write)
-            .await
-            .unwrap()
-            .token;
+    let write = chancery::store::keys::create_key(
+        &pool,
+        "logs",
+        chancery::domain::vocabulary::Scope::Write,
+    )
+    .await
+    .unwrap()
+    .token;
     let read =
-        chancery::http::access::create_key(&pool, "logs", chancery::http::access::Scope::Read)
+        chancery::store::keys::create_key(&pool, "logs", chancery::domain::vocabulary::Scope::Read)
             .await
             .unwrap();
-    let revoked =
-        chancery::http::access::create_key(&pool, "gone", chancery::http::access::Scope::Write)
-            .await
-            .unwrap();
+    let revoked = chancery::store::keys::create_key(
+        &pool,
+        "gone",
+        chancery::domain::vocabulary::Scope::Write,
+    )
+    .await
+    .unwrap();
     assert!(
-        chancery::http::access::revoke_key(&pool, revoked.id)
+        chancery::store::keys::revoke_key(&pool, revoked.id)
             .await
             .unwrap()
     );
@@ -477,11 +483,14 @@ async fn json_logs_name_the_route_and_request_but_never_a_body() {
     let mut server = Server::start(&admin, &database, &env);
     server.wait_until_ready().await;
     let pool = sqlx::PgPool::connect_with(url).await.unwrap();
-    let key =
-        chancery::http::access::create_key(&pool, "logs", chancery::http::access::Scope::Write)
-            .await
-            .unwrap()
-            .token;
+    let key = chancery::store::keys::create_key(
+        &pool,
+        "logs",
+        chancery::domain::vocabulary::Scope::Write,
+    )
+    .await
+    .unwrap()
+    .token;
     let client = reqwest::Client::new();
     let document = json!({
         "title": "Marker title 7f3a9c",

@@ -11,6 +11,8 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::http::extract::{Path, Query};
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
+use crate::store::countries;
+use crate::store::pagination::Limit;
 
 pub fn routes() -> Routes<AppState> {
     Routes::new()
@@ -27,12 +29,7 @@ async fn show(
     Path(code): Path<String>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let country = known(&code)?;
-    let (meetings, first, last): (i64, Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
-        "SELECT count(*), min(date), max(date) FROM meetings WHERE countries @> ARRAY[$1]",
-    )
-    .bind(country.code.as_str())
-    .fetch_one(&db)
-    .await?;
+    let (meetings, first, last) = countries::meeting_span(&db, country.code).await?;
     Ok(axum::Json(serde_json::json!({
         "code": country.code,
         "alpha2": country.alpha2,
@@ -62,22 +59,9 @@ async fn partners(
     Query(filters): Query<PartnerFilters>,
 ) -> ApiResult<JsonText> {
     let country: CountryCode = known(&code)?.code;
-    let items: String = sqlx::query_scalar(
-        "SELECT coalesce(json_agg(json_build_object('country', partner, 'meetings', meetings, 'last_met_on', last_met_on)
-                                  ORDER BY meetings DESC, partner), '[]')::text
-         FROM (SELECT partner, count(*) AS meetings, max(m.date) AS last_met_on
-               FROM meetings m, unnest(m.countries) AS partner
-               WHERE m.countries @> ARRAY[$1] AND partner <> $1
-                 AND ($2::date IS NULL OR m.date >= $2) AND ($3::date IS NULL OR m.date <= $3)
-               GROUP BY partner
-               ORDER BY meetings DESC, partner
-               LIMIT $4) partners",
-    )
-    .bind(country.as_str())
-    .bind(filters.from)
-    .bind(filters.to)
-    .bind(filters.limit.map_or(i64::from(crate::store::pagination::Limit::MAX), |limit| limit.get()))
-    .fetch_one(&db)
-    .await?;
+    let limit = filters
+        .limit
+        .map_or(i64::from(Limit::MAX), |limit| limit.get());
+    let items = countries::partners(&db, country, filters.from, filters.to, limit).await?;
     Ok(JsonText(format!("{{\"items\":{items}}}")))
 }

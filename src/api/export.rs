@@ -7,14 +7,13 @@ use axum::extract::RawQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::AppState;
-use crate::api::meetings::list::{MeetingFilters, Sort};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::http::extract::split_query;
 use crate::http::replica::ReadPool;
-use crate::store::representation;
+use crate::store::export;
+use crate::store::filters::MeetingFilters;
 
 pub fn routes() -> Routes<AppState> {
     Routes::new().route("/v1/export", get(export))
@@ -41,18 +40,6 @@ struct Options {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The CSV columns: one row per meeting, lists joined with "; " inside a cell.
-const CSV_COLUMNS: &str = "id, date, end_date, title, kind, city, location_country, host_country, \
-    array_to_string(countries, '; '), array_to_string(topics, '; '),
-    (SELECT string_agg(coalesce(pe.name, p.organization) || coalesce(' (' || p.role || ')', '')
-                       || coalesce(' [' || p.country || ']', ''), '; ' ORDER BY p.position, p.id)
-       FROM participants p LEFT JOIN people pe ON pe.id = p.person_id WHERE p.meeting_id = m.id),
-    (SELECT count(*) FROM statements s WHERE s.meeting_id = m.id)::text,
-    (SELECT count(*) FROM agreements a WHERE a.meeting_id = m.id)::text,
-    (SELECT string_agg(i.scheme || ':' || i.value, '; ' ORDER BY i.position)
-       FROM meeting_identifiers i WHERE i.meeting_id = m.id),
-    summary";
-
 const CSV_HEADER: [&str; 15] = [
     "id",
     "date",
@@ -70,24 +57,6 @@ const CSV_HEADER: [&str; 15] = [
     "identifiers",
     "summary",
 ];
-
-type CsvRow = (
-    uuid::Uuid,
-    chrono::NaiveDate,
-    Option<chrono::NaiveDate>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
 
 /// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage
 /// return first) is prefixed with `'`, as OWASP recommends against CSV injection, so
@@ -121,18 +90,39 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
             "`cursor` does not apply to an export, which has no pages".into(),
         ));
     }
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
-    match format {
-        Format::Ndjson => sql.push(representation::EXPORT).push("::text"),
-        Format::Csv => sql.push(CSV_COLUMNS),
+    let rows = match format {
+        Format::Ndjson => export::documents(db, &filters)?
+            .map(|row| row.map(|json| Bytes::from(json + "\n")))
+            .boxed(),
+        Format::Csv => export::rows(db, &filters)?
+            .map(|row| {
+                row.map(|r| {
+                    let (date, end_date) = (
+                        r.1.to_string(),
+                        r.2.map(|d| d.to_string()).unwrap_or_default(),
+                    );
+                    let id = r.0.to_string();
+                    csv_line(&[
+                        &id,
+                        &date,
+                        &end_date,
+                        &r.3,
+                        &r.4,
+                        r.5.as_deref().unwrap_or(""),
+                        r.6.as_deref().unwrap_or(""),
+                        r.7.as_deref().unwrap_or(""),
+                        &r.8,
+                        &r.9,
+                        r.10.as_deref().unwrap_or(""),
+                        &r.11,
+                        &r.12,
+                        r.13.as_deref().unwrap_or(""),
+                        r.14.as_deref().unwrap_or(""),
+                    ])
+                })
+            })
+            .boxed(),
     };
-    sql.push(" FROM meetings m WHERE true");
-    filters.push_conditions(&mut sql)?;
-    sql.push(match filters.sort.unwrap_or_default() {
-        Sort::Newest => " ORDER BY m.date DESC, m.id DESC",
-        Sort::Oldest => " ORDER BY m.date, m.id",
-    });
-
     let body = async_stream::stream! {
         if bom {
             yield Ok::<_, sqlx::Error>(Bytes::from_static(UTF8_BOM));
@@ -140,30 +130,7 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
         if format == Format::Csv {
             yield Ok::<_, sqlx::Error>(csv_line(&CSV_HEADER));
         }
-        let mut sql = sql;
-        let mut rows = match format {
-            Format::Ndjson => sql
-                .build_query_scalar::<String>()
-                .fetch(&db)
-                .map(|row| row.map(|json| Bytes::from(json + "\n")))
-                .boxed(),
-            Format::Csv => sql
-                .build_query_as::<CsvRow>()
-                .fetch(&db)
-                .map(|row| {
-                    row.map(|r| {
-                        let (date, end_date) = (r.1.to_string(), r.2.map(|d| d.to_string()).unwrap_or_default());
-                        let id = r.0.to_string();
-                        csv_line(&[
-                            &id, &date, &end_date, &r.3, &r.4,
-                            r.5.as_deref().unwrap_or(""), r.6.as_deref().unwrap_or(""), r.7.as_deref().unwrap_or(""),
-                            &r.8, &r.9, r.10.as_deref().unwrap_or(""), &r.11, &r.12,
-                            r.13.as_deref().unwrap_or(""), r.14.as_deref().unwrap_or(""),
-                        ])
-                    })
-                })
-                .boxed(),
-        };
+        let mut rows = rows;
         while let Some(chunk) = rows.next().await {
             let failed = chunk.is_err();
             yield chunk;

@@ -22,14 +22,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::AppState;
-use crate::api::history::{self, Action, Actor};
-use crate::api::meetings::document::{self, MeetingInput, NewMeeting};
 use crate::config::ImportLimits;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::meeting::MeetingInput;
 pub use crate::domain::vocabulary::Mode;
 use crate::domain::vocabulary::vocabulary;
 use crate::http::extract::{Query, require_content_type};
 use crate::http::idempotency::Idempotency;
+use crate::store::history::{self, Action, Actor};
+use crate::store::meetings::{self, NewMeeting};
 
 /// The longest line accepted: one meeting document.
 pub const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
@@ -335,17 +336,6 @@ async fn write_batch(
     Ok(results)
 }
 
-/// The stored meeting an identifier points at.
-#[derive(sqlx::FromRow)]
-struct Stored {
-    scheme: String,
-    value: String,
-    id: Uuid,
-    hash: Option<Vec<u8>>,
-    created_at: chrono::DateTime<chrono::Utc>,
-    version: i32,
-}
-
 /// Writes parsed documents: new ones are created; in upsert mode, changed ones
 /// replace the meeting their identifiers name, keeping its id.
 async fn write(
@@ -363,16 +353,8 @@ async fn write(
                 .map(|i| (i.scheme.trim(), i.value.trim()))
         })
         .unzip();
-    let found: Vec<Stored> = sqlx::query_as(
-        "SELECT i.scheme, i.value, m.id, m.document_hash AS hash, m.created_at, m.version
-         FROM meeting_identifiers i JOIN meetings m ON m.id = i.meeting_id
-         WHERE (i.scheme, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-    )
-    .bind(&schemes)
-    .bind(&values)
-    .fetch_all(&mut *conn)
-    .await?;
-    let stored: HashMap<(&str, &str), &Stored> = found
+    let found = meetings::find_by_identifiers(conn, &schemes, &values).await?;
+    let stored: HashMap<(&str, &str), &meetings::Stored> = found
         .iter()
         .map(|s| ((s.scheme.as_str(), s.value.as_str()), s))
         .collect();
@@ -381,7 +363,7 @@ async fn write(
     let mut writes = Vec::with_capacity(batch.len());
     let mut replaced = Vec::new();
     for parsed in batch {
-        let mut matches: Vec<&Stored> = parsed
+        let mut matches: Vec<&meetings::Stored> = parsed
             .input
             .identifiers
             .iter()
@@ -442,12 +424,9 @@ async fn write(
     }
     if !replaced.is_empty() {
         // The new version replaces the old whole; what hung off it goes with it.
-        sqlx::query("DELETE FROM meetings WHERE id = ANY($1)")
-            .bind(&replaced)
-            .execute(&mut *conn)
-            .await?;
+        meetings::delete_many(conn, &replaced).await?;
     }
-    document::insert_many(conn, &writes).await?;
+    meetings::insert_many(conn, &writes).await?;
     let created: Vec<Uuid> = writes
         .iter()
         .map(|w| w.id)

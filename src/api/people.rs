@@ -1,26 +1,21 @@
 //! People who take part in meetings, found by name or alias regardless of accents.
 
-use crate::http::routes::Routes;
-use crate::http::routes::get;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::history::{self, Action, Actor, Change, Resource};
-use crate::domain::country::CountryCode;
-use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::text::{Name, clean_name};
-use crate::domain::vocabulary::{Checks, Identifier};
-use crate::http::etag::{self, Table};
+use crate::domain::error::ApiResult;
+use crate::domain::person::PersonInput;
+use crate::http::etag;
 use crate::http::extract::{MergePatch, Path, Query};
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
-use crate::store::pagination::{self, Limit};
-use crate::store::representation;
+use crate::http::routes::{Routes, get};
+use crate::store::history::{self, Action, Actor, Change, Resource};
+use crate::store::items::Table;
+use crate::store::people::{self, PeopleFilters};
 
 pub fn routes() -> Routes<AppState> {
     Routes::new()
@@ -28,141 +23,8 @@ pub fn routes() -> Routes<AppState> {
         .route("/v1/people/{id}", get(show).patch(update))
 }
 
-/// Pushes a condition on `people` columns: some name or alias contains `text`,
-/// ignoring case and accents (`diaz-canel` matches "Miguel Díaz-Canel").
-fn push_name_match(sql: &mut QueryBuilder<Postgres>, text: &str) {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    sql.push("person_search_text(name, aliases) LIKE '%' || fold(")
-        .push_bind(escaped)
-        .push(") || '%'");
-}
-
-/// A person named in a filter: by id, or by part of a name or alias in any case or
-/// accents.
-#[derive(Debug, Clone)]
-pub enum PersonRef {
-    Id(Uuid),
-    Name(String),
-}
-
-impl PersonRef {
-    /// Pushes a subquery selecting the ids of the people this names.
-    pub fn push_people(&self, sql: &mut QueryBuilder<Postgres>) {
-        match self {
-            PersonRef::Id(id) => {
-                sql.push("SELECT ").push_bind(*id);
-            }
-            PersonRef::Name(name) => {
-                sql.push("SELECT id FROM people WHERE ");
-                push_name_match(sql, name);
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for PersonRef {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let refused =
-            || serde::de::Error::custom("give a person's id, or a name of 1 to 300 characters");
-        if text.chars().count() > 300 {
-            return Err(refused());
-        }
-        if let Ok(id) = Uuid::parse_str(text.trim()) {
-            return Ok(PersonRef::Id(id));
-        }
-        match search_name(&text) {
-            Some(name) => Ok(PersonRef::Name(name)),
-            None => Err(refused()),
-        }
-    }
-}
-
-/// Part of a name to look for, cleaned as stored names are (see [`clean_name`]), so
-/// text pasted with a no-break space or a zero-width space finds the person; `None`
-/// when nothing is left.
-fn search_name(text: &str) -> Option<String> {
-    let name = clean_name(text);
-    (!name.is_empty()).then_some(name)
-}
-
-impl Serialize for PersonRef {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            PersonRef::Id(id) => id.serialize(serializer),
-            PersonRef::Name(name) => name.serialize(serializer),
-        }
-    }
-}
-
-/// Filters of `GET /v1/people`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PeopleFilters {
-    /// Part of a name or alias.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    q: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    country: Option<CountryCode>,
-    #[serde(default, skip_serializing)]
-    limit: Limit,
-    #[serde(default, skip_serializing)]
-    cursor: Option<String>,
-}
-
-impl crate::store::pagination::Listed for PeopleFilters {
-    const LIST: &'static str = "people";
-}
-
 async fn list(ReadPool(db): ReadPool, Query(filters): Query<PeopleFilters>) -> ApiResult<JsonText> {
-    let after: Option<(String, Uuid)> = filters
-        .cursor
-        .as_deref()
-        .map(|cursor| pagination::decode(cursor, &filters))
-        .transpose()?;
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
-    sql.push(representation::PERSON)
-        .push("::text, fold(pe.name), pe.id FROM people pe WHERE true");
-    if let Some(q) = &filters.q {
-        let name = search_name(q)
-            .filter(|_| q.chars().count() <= 300)
-            .ok_or_else(|| {
-                ApiError::BadRequest("invalid query parameter `q`: give 1 to 300 characters".into())
-            })?;
-        sql.push(" AND ");
-        push_name_match(&mut sql, &name);
-    }
-    if let Some(country) = filters.country {
-        sql.push(" AND pe.country = ").push_bind(country.as_str());
-    }
-    if let Some((name, id)) = after {
-        sql.push(" AND (fold(pe.name), pe.id) > (")
-            .push_bind(name)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    sql.push(" ORDER BY fold(pe.name), pe.id LIMIT ")
-        .push_bind(filters.limit.get() + 1);
-    let rows: Vec<(String, String, Uuid)> = sql.build_query_as().fetch_all(&db).await?;
-    let (rows, more) = pagination::split_page(rows, filters.limit);
-    let next = match rows.last() {
-        Some((_, name, id)) if more => Some(pagination::encode(&(name, id), &filters)),
-        _ => None,
-    };
-    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
-    Ok(JsonText(pagination::page_json(&items, next, None)))
-}
-
-async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<String> {
-    let json: Option<String> = sqlx::query_scalar(representation::PERSON_BY_ID)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    json.ok_or(ApiError::NotFound("person"))
+    Ok(JsonText(people::page(&db, &filters).await?))
 }
 
 async fn show(
@@ -171,20 +33,10 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    Ok(etag::respond(&headers, fetch(&mut conn, id).await?))
-}
-
-/// The editable fields of a person.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PersonInput {
-    name: Name,
-    #[serde(default)]
-    aliases: Vec<Name>,
-    #[serde(default)]
-    country: Option<CountryCode>,
-    #[serde(default)]
-    identifiers: Vec<Identifier>,
+    Ok(etag::respond(
+        &headers,
+        Table::People.fetch(&mut conn, id).await?,
+    ))
 }
 
 async fn update(
@@ -196,55 +48,16 @@ async fn update(
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
     etag::require_current(&mut tx, &headers, Table::People, id, async |conn| {
-        fetch(conn, id).await
+        Table::People.fetch(conn, id).await
     })
     .await?;
-    let current: Option<serde_json::Value> = sqlx::query_scalar(representation::PERSON_FOR_UPDATE)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let mut value = current.ok_or(ApiError::NotFound("person"))?;
+    let mut value = people::for_update(&mut tx, id).await?;
     if !crate::http::extract::merge_patch(&mut value, &patch)? {
-        return Ok(etag::tagged(fetch(&mut tx, id).await?));
+        return Ok(etag::tagged(Table::People.fetch(&mut tx, id).await?));
     }
     let input: PersonInput = crate::http::extract::deserialize(value)?;
-    let mut checks = Checks::default();
-    checks.name("name", &input.name, 300);
-    crate::domain::limits::check(
-        &mut checks,
-        "aliases",
-        input.aliases.len(),
-        crate::domain::limits::ALIASES,
-    );
-    for (index, alias) in input.aliases.iter().enumerate() {
-        checks.name(format!("aliases[{index}]"), alias, 300);
-    }
-    checks.identifiers("identifiers", &input.identifiers);
-    checks.finish()?;
-    let aliases: Vec<&str> = input.aliases.iter().map(Name::as_str).collect();
-    sqlx::query(
-        "UPDATE people SET name = $2, aliases = $3, country = $4, updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .bind(input.name.as_str())
-    .bind(aliases)
-    .bind(input.country.map(|c| c.as_str()))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM person_identifiers WHERE person_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for identifier in &input.identifiers {
-        sqlx::query(
-            "INSERT INTO person_identifiers (person_id, scheme, value) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(identifier.scheme.trim())
-        .bind(identifier.value.trim())
-        .execute(&mut *tx)
-        .await?;
-    }
+    input.check()?;
+    people::update(&mut tx, id, &input).await?;
     history::record(
         &mut tx,
         &actor,
@@ -257,7 +70,7 @@ async fn update(
         },
     )
     .await?;
-    let body = fetch(&mut tx, id).await?;
+    let body = Table::People.fetch(&mut tx, id).await?;
     tx.commit().await?;
     Ok(etag::tagged(body))
 }

@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::AppState;
 use crate::domain::error::ApiError;
 use crate::http::error::Problem;
+use crate::store::db;
 
 /// The OpenAPI description, as served.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -51,8 +52,7 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
         .map(|m| m.version)
         .max()
         .unwrap_or(0);
-    let query = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-        .fetch_one(&state.db);
+    let query = db::applied_migration(&state.db);
     let applied: Option<i64> = match tokio::time::timeout(READY_TIMEOUT, query).await {
         Ok(Ok(applied)) => applied,
         Ok(Err(error)) => {
@@ -77,7 +77,7 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
     let replica = match &state.replica {
         None => "none",
         Some(replica) => {
-            let ping = sqlx::query("SELECT 1").execute(replica.pool());
+            let ping = db::ping(replica.pool());
             match tokio::time::timeout(READY_TIMEOUT, ping).await {
                 Ok(Ok(_)) => "ready",
                 _ => "unavailable",

@@ -1,21 +1,18 @@
 //! API keys: who may read and who may write. Keys are shown once and stored hashed.
 
 use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_client_ip::ClientIp;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::domain::error::{ApiError, ApiResult};
 pub use crate::domain::vocabulary::Scope;
+use crate::store::history::Actor;
+use crate::store::keys;
+use crate::{AppState, REQUEST_ID};
 
 /// Who is calling: the key they presented, if any.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,85 +31,12 @@ impl Caller {
     }
 }
 
-const PREFIX: &str = "chy";
-
-/// A newly made key: its id and the secret text, shown once.
-pub struct NewKey {
-    pub id: Uuid,
-    pub token: String,
-}
-
-/// Creates a key; the token is `chy_<id>_<secret>` and only the secret's hash is kept.
-pub async fn create_key(db: &PgPool, name: &str, scope: Scope) -> anyhow::Result<NewKey> {
-    let id = Uuid::now_v7();
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let secret = URL_SAFE_NO_PAD.encode(secret);
-    sqlx::query("INSERT INTO api_keys (id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(name)
-        .bind(scope.as_str())
-        .bind(&Sha256::digest(secret.as_bytes())[..])
-        .execute(db)
-        .await?;
-    Ok(NewKey {
-        id,
-        token: format!("{PREFIX}_{}_{secret}", id.simple()),
-    })
-}
-
-/// A key as listed for admins: never its secret.
-#[derive(Debug, sqlx::FromRow)]
-pub struct KeyInfo {
-    pub id: Uuid,
-    pub name: String,
-    pub scope: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Every key, oldest first.
-pub async fn list_keys(db: &PgPool) -> anyhow::Result<Vec<KeyInfo>> {
-    let keys = sqlx::query_as(
-        "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(keys)
-}
-
-/// Revokes a key; returns whether it existed and was live.
-pub async fn revoke_key(db: &PgPool, id: Uuid) -> anyhow::Result<bool> {
-    let result =
-        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .execute(db)
-            .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Checks a presented token against the stored hash in constant time.
-async fn authenticate(db: &PgPool, token: &str) -> ApiResult<Caller> {
-    let invalid = || ApiError::Unauthorized;
-    let mut parts = token.splitn(3, '_');
-    let (Some(PREFIX), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let id = Uuid::try_parse(id).map_err(|_| invalid())?;
-    let stored: Option<(String, Vec<u8>)> = sqlx::query_as(
-        "SELECT scope, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    let (scope, hash) = stored.ok_or_else(invalid)?;
-    let presented = Sha256::digest(secret.as_bytes());
-    if !bool::from(presented[..].ct_eq(&hash)) {
-        return Err(invalid());
-    }
+/// Checks a presented token: the caller it names, or 401.
+async fn authenticate(db: &sqlx::PgPool, token: &str) -> ApiResult<Caller> {
+    let (id, scope) = keys::authenticate(db, token).await?;
     Ok(Caller {
         key_id: Some(id),
-        scope: Scope::parse(&scope),
+        scope,
     })
 }
 
@@ -192,6 +116,25 @@ pub async fn client_ip(request: &mut Request) -> Option<std::net::IpAddr> {
     let ip = ClientIp::from_request_parts(&mut parts, &()).await.ok();
     *request = Request::from_parts(parts, body);
     ip.map(|ClientIp(ip)| ip)
+}
+
+/// Who makes a write: the caller's key and the request's id.
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Actor {
+            key_id: parts.extensions.get::<Caller>().and_then(|c| c.key_id),
+            request_id: parts
+                .headers
+                .get(&REQUEST_ID)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::http::json::JsonText;
+use crate::store::items::Table;
 
 /// The tag of a versioned resource (a meeting): its version, quoted.
 pub fn of_version(version: i32) -> String {
@@ -98,36 +99,6 @@ pub fn require_match(headers: &HeaderMap, current: &str, what: &str) -> ApiResul
     }
 }
 
-/// The tables whose rows [`require_current`] can lock.
-#[derive(Clone, Copy)]
-pub enum Table {
-    Participants,
-    Statements,
-    Agreements,
-    People,
-}
-
-impl Table {
-    /// What one row is called in messages.
-    fn what(self) -> &'static str {
-        match self {
-            Table::Participants => "participant",
-            Table::Statements => "statement",
-            Table::Agreements => "agreement",
-            Table::People => "person",
-        }
-    }
-
-    fn lock_sql(self) -> &'static str {
-        match self {
-            Table::Participants => "SELECT 1 FROM participants WHERE id = $1 FOR NO KEY UPDATE",
-            Table::Statements => "SELECT 1 FROM statements WHERE id = $1 FOR NO KEY UPDATE",
-            Table::Agreements => "SELECT 1 FROM agreements WHERE id = $1 FOR NO KEY UPDATE",
-            Table::People => "SELECT 1 FROM people WHERE id = $1 FOR NO KEY UPDATE",
-        }
-    }
-}
-
 /// Honours `If-Match` on a write: locks the row (`FOR NO KEY UPDATE`: nobody changes it
 /// between the check and the write, while rows referring to it can still be written), then refuses with 412 unless the tag names what `current`
 /// (the resource's `GET` representation, read after the lock) holds. Without
@@ -145,10 +116,7 @@ where
     if !headers.contains_key(header::IF_MATCH) {
         return Ok(());
     }
-    sqlx::query(table.lock_sql())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    table.lock(conn, id).await?;
     let tag = of(&current(conn).await?);
     require_match(headers, &tag, table.what())
 }

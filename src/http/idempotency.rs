@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::http::access::Caller;
+use crate::store::idempotency;
 use crate::{AppState, MAX_BODY_BYTES};
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -85,23 +86,17 @@ impl Claim {
             .collect();
         // A live row for this key means another request with it got there first; an
         // expired one is replaced.
-        let saved = sqlx::query(
-            "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, status, headers, body)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (api_key_id, key) DO UPDATE
-                 SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
-                     headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = now()
-                 WHERE idempotency_keys.created_at <= now() - interval '24 hours'",
+        let saved = idempotency::save(
+            conn,
+            self.api_key_id,
+            &self.key,
+            &self.fingerprint,
+            status.as_u16() as i16,
+            kept,
+            body,
         )
-        .bind(self.api_key_id)
-        .bind(&self.key)
-        .bind(&self.fingerprint[..])
-        .bind(status.as_u16() as i16)
-        .bind(sqlx::types::Json(kept))
-        .bind(body)
-        .execute(&mut *conn)
         .await?;
-        if saved.rows_affected() == 0 {
+        if !saved {
             return Err(ApiError::Conflict(
                 "another request with this Idempotency-Key finished first; send this one again to get its answer"
                     .into(),
@@ -109,15 +104,6 @@ impl Claim {
         }
         Ok(())
     }
-}
-
-/// A stored answer.
-#[derive(sqlx::FromRow)]
-struct Stored {
-    fingerprint: Vec<u8>,
-    status: i16,
-    headers: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
-    body: Vec<u8>,
 }
 
 /// Replays stored answers, refuses a reused key, and hands new keys to the handler.
@@ -162,14 +148,7 @@ async fn claim(db: &PgPool, request: Request) -> ApiResult<Result<Request, Respo
     let bytes = read_body(body).await?;
     let fingerprint = fingerprint(&parts, &bytes);
 
-    let stored: Option<Stored> = sqlx::query_as(
-        "SELECT fingerprint, status, headers, body FROM idempotency_keys
-         WHERE api_key_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
-    )
-    .bind(api_key_id)
-    .bind(&key)
-    .fetch_optional(db)
-    .await?;
+    let stored = idempotency::find(db, api_key_id, &key).await?;
     match stored {
         Some(stored) if stored.fingerprint == fingerprint => Ok(Err(replay(stored))),
         Some(_) => Err(ApiError::field(
@@ -225,7 +204,7 @@ fn fingerprint(parts: &Parts, body: &[u8]) -> [u8; 32] {
     hash.finalize().into()
 }
 
-fn replay(stored: Stored) -> Response {
+fn replay(stored: idempotency::Stored) -> Response {
     let status = u16::try_from(stored.status)
         .ok()
         .and_then(|status| StatusCode::from_u16(status).ok())
@@ -245,13 +224,4 @@ fn replay(stored: Stored) -> Response {
         HeaderValue::from_static("true"),
     );
     response
-}
-
-/// Deletes answers older than a day; run now and then by the server.
-pub async fn sweep(db: &PgPool) -> sqlx::Result<u64> {
-    let deleted =
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= now() - interval '24 hours'")
-            .execute(db)
-            .await?;
-    Ok(deleted.rows_affected())
 }

@@ -15,6 +15,7 @@ use sqlx::PgPool;
 
 use crate::AppState;
 use crate::domain::error::ApiError;
+use crate::store::db;
 
 /// The consistency token: on a write's response, the primary's WAL position once the
 /// write has committed; on a read, served by the replica only once it has replayed that far.
@@ -76,14 +77,7 @@ impl Replica {
         }
         let answer = match token {
             None => self.pool.acquire().await.map(|_| true),
-            Some(lsn) => {
-                sqlx::query_scalar(
-                    "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false)",
-                )
-                .bind(lsn.to_string())
-                .fetch_one(&self.pool)
-                .await
-            }
+            Some(lsn) => db::replayed_past(&self.pool, &lsn.to_string()).await,
         };
         match answer {
             Ok(caught_up) => {
@@ -168,9 +162,7 @@ pub async fn stamp_writes(State(state): State<AppState>, request: Request, next:
     let mut response = next.run(request).await;
     if writing && response.status().is_success() {
         // The write has committed, so the WAL written so far holds it.
-        let position: Result<String, _> = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
-            .fetch_one(&state.db)
-            .await;
+        let position = db::wal_position(&state.db).await;
         match position.map(|lsn| HeaderValue::from_str(&lsn)) {
             Ok(Ok(value)) => {
                 response.headers_mut().insert(CONSISTENCY.clone(), value);

@@ -9,6 +9,8 @@ use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
+use crate::domain::error::ApiResult;
+
 /// The schema, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -108,4 +110,33 @@ fn describe(url: &str) -> String {
         }
         Err(_) => "the database".into(),
     }
+}
+/// The latest migration applied.
+pub async fn applied_migration(db: &PgPool) -> ApiResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Whether a replica has replayed the primary's WAL up to `lsn`.
+pub async fn replayed_past(replica: &PgPool, lsn: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false)")
+        .bind(lsn)
+        .fetch_one(replica)
+        .await
+}
+
+/// The primary's WAL position: every write committed so far lies before it.
+pub async fn wal_position(primary: &PgPool) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(primary)
+        .await
+}
+
+/// Whether the server answers.
+pub async fn ping(db: &PgPool) -> ApiResult<()> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
 }

@@ -16,8 +16,9 @@ use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
-use chancery::http::access::{self, Scope};
+use chancery::domain::vocabulary::Scope;
 use chancery::store::db;
+use chancery::store::keys;
 use chancery::{AppState, Settings};
 
 /// The server every test database lives on, and the migrated template they copy.
@@ -202,15 +203,15 @@ impl TestApp {
         conn.close().await.unwrap();
         let options = server.admin.clone().database(&database);
         let db = db::connect(&options, 8, db::SLOW_STATEMENT).await.unwrap();
-        let write_key = access::create_key(&db, "test writer", Scope::Write)
+        let write_key = keys::create_key(&db, "test writer", Scope::Write)
             .await
             .unwrap()
             .token;
-        let read_key = access::create_key(&db, "test reader", Scope::Read)
+        let read_key = keys::create_key(&db, "test reader", Scope::Read)
             .await
             .unwrap()
             .token;
-        let admin_key = access::create_key(&db, "test admin", Scope::Admin)
+        let admin_key = keys::create_key(&db, "test admin", Scope::Admin)
             .await
             .unwrap()
             .token;
@@ -438,7 +439,7 @@ pub async fn drop_database(admin: &PgConnectOptions, name: &str) {
 
 /// The sample meeting document from the seed article.
 pub fn seed_meeting() -> Value {
-    serde_json::from_str(chancery::seed::SAMPLE_MEETING).unwrap()
+    serde_json::from_str(chancery::store::seed::SAMPLE_MEETING).unwrap()
 }
 
 /// A small valid meeting document.

@@ -1,28 +1,24 @@
 //! What a meeting agreed, pledged, planned or signed, and the filters across all of it.
 
-use crate::http::routes::Routes;
-use crate::http::routes::{get, post};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::history::{Actor, Resource};
-use crate::api::meetings::items::{self, Item};
-use crate::domain::country::CountryCode;
-use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
-use crate::http::etag::{self, Table};
+use crate::api::meetings::items::Item;
+use crate::domain::agreement::AgreementInput;
+use crate::domain::error::ApiResult;
+use crate::domain::vocabulary::Checks;
+use crate::http::etag;
 use crate::http::extract::{Json, MergePatch, Path, Query};
 use crate::http::idempotency::Idempotency;
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
-use crate::store::pagination::{self, Limit};
-use crate::store::representation;
+use crate::http::routes::{Routes, get, post};
+use crate::store::agreements::{self, AgreementFilters};
+use crate::store::history::{Actor, Resource};
+use crate::store::items::Table;
 
 pub fn routes() -> Routes<AppState> {
     Routes::new()
@@ -34,118 +30,11 @@ pub fn routes() -> Routes<AppState> {
         )
 }
 
-/// An agreement as clients send it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgreementInput {
-    pub title: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub kind: Option<AgreementKind>,
-    #[serde(default)]
-    pub status: Option<AgreementStatus>,
-    #[serde(default)]
-    pub parties: Vec<CountryCode>,
-    #[serde(default)]
-    pub topics: Vec<Topic>,
-    #[serde(default)]
-    pub signed_on: Option<NaiveDate>,
-    #[serde(default)]
-    pub due_by: Option<NaiveDate>,
-}
-
-impl AgreementInput {
-    pub fn check(&self, field: &str, checks: &mut Checks) {
-        let prefix = if field.is_empty() {
-            String::new()
-        } else {
-            format!("{field}.")
-        };
-        checks.text(format!("{prefix}title"), &self.title, 500);
-        let topics = (self.topics.len(), crate::domain::limits::TOPICS);
-        crate::domain::limits::check(checks, format!("{prefix}topics"), topics.0, topics.1);
-        let parties = (self.parties.len(), crate::domain::limits::PARTIES);
-        crate::domain::limits::check(checks, format!("{prefix}parties"), parties.0, parties.1);
-        checks.optional_prose(
-            format!("{prefix}description"),
-            self.description.as_deref(),
-            20_000,
-        );
-        checks.date(format!("{prefix}signed_on"), self.signed_on);
-        checks.date(format!("{prefix}due_by"), self.due_by);
-    }
-
-    fn parties(&self) -> Vec<&'static str> {
-        let mut parties: Vec<&'static str> = self.parties.iter().map(|c| c.as_str()).collect();
-        parties.sort_unstable();
-        parties.dedup();
-        parties
-    }
-}
-
-/// Writes agreements, each after any its meeting already has; returns their ids.
-pub async fn insert_all(
-    conn: &mut PgConnection,
-    new: &[(Uuid, &AgreementInput)],
-) -> ApiResult<Vec<Uuid>> {
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    #[derive(Serialize)]
-    struct Row<'a> {
-        id: Uuid,
-        meeting_id: Uuid,
-        idx: usize,
-        title: &'a str,
-        description: Option<&'a str>,
-        kind: &'static str,
-        status: &'static str,
-        parties: Vec<&'static str>,
-        topics: Vec<&'a str>,
-        signed_on: Option<NaiveDate>,
-        due_by: Option<NaiveDate>,
-    }
-    let rows: Vec<Row> = new
-        .iter()
-        .enumerate()
-        .map(|(idx, (meeting_id, a))| Row {
-            id: Uuid::now_v7(),
-            meeting_id: *meeting_id,
-            idx,
-            title: a.title.trim(),
-            description: a.description.as_deref(),
-            kind: a.kind.unwrap_or(AgreementKind::Other).as_str(),
-            status: a.status.unwrap_or(AgreementStatus::Agreed).as_str(),
-            parties: a.parties(),
-            topics: a.topics.iter().map(Topic::as_str).collect(),
-            signed_on: a.signed_on,
-            due_by: a.due_by,
-        })
-        .collect();
-    let sql = items::positioned_insert(
-        "agreements",
-        "id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by",
-        "id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text, \
-         parties text[], topics text[], signed_on date, due_by date",
-        "r.id, r.meeting_id, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by",
-        "",
-    );
-    sqlx::query(sql)
-        .bind(sqlx::types::Json(&rows))
-        .execute(&mut *conn)
-        .await?;
-    Ok(rows.iter().map(|row| row.id).collect())
-}
-
 /// How one agreement is stored, read and written.
 const ITEM: Item = Item {
     resource: Resource::Agreement,
     table: Table::Agreements,
-    what: "agreement",
     path: "/v1/agreements",
-    fetch: representation::AGREEMENT_BY_ID,
-    delete: "DELETE FROM agreements WHERE id = $1 RETURNING meeting_id",
 };
 
 fn check_single(input: &AgreementInput) -> ApiResult<()> {
@@ -169,7 +58,7 @@ async fn add(
         meeting_id,
         &input,
         async |conn| {
-            let ids = insert_all(conn, &[(meeting_id, &input)]).await?;
+            let ids = agreements::insert_all(conn, &[(meeting_id, &input)]).await?;
             Ok(ids[0])
         },
     )
@@ -193,32 +82,13 @@ async fn update(
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
     ITEM.update(&state.db, &actor, id, &headers, &patch, async |conn| {
-        let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(representation::AGREEMENT_FOR_UPDATE)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (meeting_id, mut value) = current.ok_or(ApiError::NotFound(ITEM.what))?;
+        let (meeting_id, mut value) = agreements::for_update(conn, id).await?;
         if !crate::http::extract::merge_patch(&mut value, &patch)? {
             return Ok(None);
         }
         let input: AgreementInput = crate::http::extract::deserialize(value)?;
         check_single(&input)?;
-        sqlx::query(
-            "UPDATE agreements SET title = $2, description = $3, kind = $4, status = $5, parties = $6, topics = $7,
-                                   signed_on = $8, due_by = $9
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(input.title.trim())
-        .bind(input.description.as_deref())
-        .bind(input.kind.unwrap_or(AgreementKind::Other).as_str())
-        .bind(input.status.unwrap_or(AgreementStatus::Agreed).as_str())
-        .bind(input.parties())
-        .bind(input.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
-        .bind(input.signed_on)
-        .bind(input.due_by)
-        .execute(&mut *conn)
-        .await?;
+        agreements::update(conn, id, &input).await?;
         Ok(Some(meeting_id))
     })
     .await
@@ -233,148 +103,9 @@ async fn remove(
     ITEM.remove(&state.db, &actor, id, &headers).await
 }
 
-/// Filters of `GET /v1/agreements`. Dates are inclusive.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgreementFilters {
-    /// Every listed country is a party.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub party: Vec<CountryCode>,
-    /// Any of the listed statuses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub status: Vec<AgreementStatus>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kind: Vec<AgreementKind>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub topic: Vec<Topic>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub due_before: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub due_after: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub from: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub to: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meeting_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub q: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub limit: Limit,
-    #[serde(default, skip_serializing)]
-    pub cursor: Option<String>,
-}
-
-impl crate::store::pagination::Listed for AgreementFilters {
-    const LIST: &'static str = "agreements";
-}
-
-impl AgreementFilters {
-    /// Pushes ` AND ...` conditions on agreements `a` of meetings `m`.
-    pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        if !self.party.is_empty() {
-            let parties: Vec<&str> = self.party.iter().map(|c| c.as_str()).collect();
-            sql.push(" AND a.parties @> ").push_bind(parties);
-        }
-        if !self.status.is_empty() {
-            let statuses: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
-            sql.push(" AND a.status = ANY(")
-                .push_bind(statuses)
-                .push(")");
-        }
-        if !self.kind.is_empty() {
-            let kinds: Vec<&str> = self.kind.iter().map(|k| k.as_str()).collect();
-            sql.push(" AND a.kind = ANY(").push_bind(kinds).push(")");
-        }
-        if !self.topic.is_empty() {
-            let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();
-            sql.push(" AND a.topics @> ").push_bind(topics);
-        }
-        if let Some(date) = self.due_before {
-            sql.push(" AND a.due_by <= ").push_bind(date);
-        }
-        if let Some(date) = self.due_after {
-            sql.push(" AND a.due_by >= ").push_bind(date);
-        }
-        if let Some(from) = self.from {
-            sql.push(" AND m.date >= ").push_bind(from);
-        }
-        if let Some(to) = self.to {
-            sql.push(" AND m.date <= ").push_bind(to);
-        }
-        if let Some(meeting_id) = self.meeting_id {
-            sql.push(" AND a.meeting_id = ").push_bind(meeting_id);
-        }
-        if let Some(q) = &self.q {
-            let q = crate::store::search::Query::parse(q)?;
-            sql.push(" AND a.search @@ ");
-            q.push_tsquery(sql);
-        }
-        Ok(())
-    }
-}
-
-impl AgreementFilters {
-    /// Pushes the query for one page of `GET /v1/agreements`, after the cursor if any:
-    /// rows of (item JSON, meeting date, position, id), one more than the page size.
-    pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        let after: Option<(NaiveDate, i32, Uuid)> = self
-            .cursor
-            .as_deref()
-            .map(|cursor| pagination::decode(cursor, self))
-            .transpose()?;
-        sql.push("SELECT (")
-            .push(representation::AGREEMENT)
-            .push("::jsonb || jsonb_build_object('meeting', ")
-            .push(representation::MEETING_STUB)
-            .push(
-                "))::text, m.date, a.position, a.id
-             FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
-            );
-        self.push_conditions(sql)?;
-        if let Some((date, position, id)) = after {
-            sql.push(" AND (m.date, a.position, a.id) < (")
-                .push_bind(date)
-                .push(", ")
-                .push_bind(position);
-            sql.push(", ").push_bind(id).push(")");
-        }
-        sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
-            .push_bind(self.limit.get() + 1);
-        Ok(())
-    }
-}
-
 async fn list(
     ReadPool(db): ReadPool,
     Query(filters): Query<AgreementFilters>,
 ) -> ApiResult<JsonText> {
-    let mut sql = QueryBuilder::new("");
-    filters.push_page(&mut sql)?;
-    let rows: Vec<(String, NaiveDate, i32, Uuid)> = sql.build_query_as().fetch_all(&db).await?;
-    let (rows, more) = pagination::split_page(rows, filters.limit);
-    let next = match rows.last() {
-        Some((_, date, position, id)) if more => {
-            Some(pagination::encode(&(date, position, id), &filters))
-        }
-        _ => None,
-    };
-    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
-    Ok(JsonText(pagination::page_json(&items, next, None)))
+    Ok(JsonText(agreements::page(&db, &filters).await?))
 }

@@ -1,6 +1,5 @@
 //! A meeting's participants, statements and agreements written one at a time: the
-//! one pipeline every add, update and remove runs through, and the positioned insert
-//! that single items and whole documents share.
+//! one pipeline every add, update and remove runs through.
 //!
 //! The pipeline, in one transaction: guard (an add locks the meeting, an update or a
 //! remove honours `If-Match` on the item), the item's own write, touch the meeting (an
@@ -12,28 +11,23 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::api::history::{self, Action, Actor, Change, Resource};
-use crate::domain::error::{ApiError, ApiResult};
-use crate::http::etag::{self, Table};
+use crate::domain::error::ApiResult;
+use crate::http::etag;
 use crate::http::idempotency::Idempotency;
 use crate::http::json::created_headers;
 use crate::store::aggregate;
+use crate::store::history::{self, Action, Actor, Change, Resource};
+use crate::store::items::Table;
 
-/// One kind of item: where it is stored, how it is named, read and deleted.
+/// One kind of item: where it is stored and how the history and the API name it.
 #[derive(Clone, Copy)]
 pub struct Item {
     /// What the history records it as.
     pub resource: Resource,
-    /// Its table, for the row lock of `If-Match`.
+    /// Its table.
     pub table: Table,
-    /// What one is called in a 404.
-    pub what: &'static str,
     /// The path one item lives under: its `Location` is this, `/`, its id.
     pub path: &'static str,
-    /// SQL answering the JSON text of item `$1`.
-    pub fetch: &'static str,
-    /// SQL deleting item `$1`, returning its meeting.
-    pub delete: &'static str,
 }
 
 /// What an item write did.
@@ -66,11 +60,7 @@ enum Op<'a> {
 impl Item {
     /// The item's JSON, as its `GET` answers it.
     pub async fn fetch(&self, conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
-        let json: Option<String> = sqlx::query_scalar(self.fetch)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        json.ok_or(ApiError::NotFound(self.what))
+        self.table.fetch(conn, id).await
     }
 
     /// Adds an item to meeting `meeting_id`: `insert` writes it from `sent` (the
@@ -128,11 +118,7 @@ impl Item {
     ) -> ApiResult<Response> {
         let op = Op::Remove { id, headers };
         self.run(db, actor, op, async |conn| {
-            let meeting_id: Option<Uuid> = sqlx::query_scalar(self.delete)
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let meeting_id = meeting_id.ok_or(ApiError::NotFound(self.what))?;
+            let meeting_id = self.table.delete(conn, id).await?;
             Ok(Wrote::Item { id, meeting_id })
         })
         .await
@@ -186,35 +172,4 @@ impl Item {
         tx.commit().await?;
         Ok(response)
     }
-}
-
-/// SQL that inserts the rows of `$1`, a JSON array read by `jsonb_to_recordset` as
-/// `record` (which has `meeting_id` and `idx`), into an item table: `columns` are set
-/// from `values` and `position` places each row after its meeting's stored items, in
-/// the order of `idx`. `joins` may join more tables to `r`.
-///
-/// Each meeting's last stored position is looked up once, in a materialised step that
-/// runs before the first row is written. Looked up row by row, it walked the index
-/// entries the statement itself had just added, and a document of n items cost n².
-///
-/// Every part is a `'static` string written in this crate, never client text.
-pub fn positioned_insert(
-    table: &'static str,
-    columns: &'static str,
-    record: &'static str,
-    values: &'static str,
-    joins: &'static str,
-) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!(
-        "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r({record})),
-              next AS MATERIALIZED (
-                SELECT m.meeting_id,
-                       coalesce((SELECT max(x.position) + 1 FROM {table} x WHERE x.meeting_id = m.meeting_id), 0)
-                         AS position
-                  FROM (SELECT DISTINCT meeting_id FROM r) m)
-         INSERT INTO {table} ({columns}, position)
-         SELECT {values},
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + next.position
-           FROM r JOIN next ON next.meeting_id = r.meeting_id {joins}"
-    ))
 }

@@ -1,34 +1,29 @@
 //! Meetings: whole documents in and out, merge-patch edits, and the filtered list.
 
 pub mod agreements;
-pub mod document;
 pub mod items;
-pub mod list;
 pub mod participants;
 pub mod statements;
 
-use crate::http::routes::Routes;
-use crate::http::routes::get;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::NaiveDate;
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::history::{self, Action, Actor, Change};
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::meeting::MeetingInput;
 use crate::domain::vocabulary::Checks;
 use crate::http::etag;
 use crate::http::extract::{Json, MergePatch, Path, Query};
 use crate::http::idempotency::Idempotency;
 use crate::http::json::{JsonText, created_headers};
 use crate::http::replica::ReadPool;
+use crate::http::routes::{Routes, get};
 use crate::store::aggregate;
-use crate::store::pagination;
-use document::MeetingInput;
-use list::MeetingFilters;
+use crate::store::filters::MeetingFilters;
+use crate::store::history::{self, Action, Actor, Change};
+use crate::store::meetings;
 
 pub fn routes() -> Routes<AppState> {
     Routes::new()
@@ -45,9 +40,9 @@ async fn create(
     meeting.check()?;
     let id = Uuid::now_v7();
     let mut tx = state.db.begin().await?;
-    document::insert(&mut tx, id, &meeting).await?;
+    meetings::insert(&mut tx, id, &meeting).await?;
     history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
-    let (body, version) = document::fetch(&mut tx, id)
+    let (body, version) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     let mut headers = created_headers(&format!("/v1/meetings/{id}"));
@@ -68,7 +63,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    let (body, version) = document::fetch(&mut conn, id)
+    let (body, version) = meetings::fetch(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     Ok(etag::respond_as(&headers, &etag::of_version(version), body))
@@ -104,7 +99,7 @@ async fn update(
     let mut tx = state.db.begin().await?;
     let version = aggregate::lock(&mut tx, id).await?;
     etag::require_match(&headers, &etag::of_version(version), "meeting")?;
-    let (current, _) = document::fetch(&mut tx, id)
+    let (current, _) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     let mut value: serde_json::Value =
@@ -123,31 +118,7 @@ async fn update(
     meeting.check_own_fields(&mut checks);
     checks.finish()?;
 
-    let location = meeting.location.clone().unwrap_or_default();
-    sqlx::query(
-        "UPDATE meetings SET title = $2, summary = $3, kind = $4, date = $5, end_date = $6, start_time = $7,
-                city = $8, location_country = $9, venue = $10, lat = $11, lon = $12, host_country = $13,
-                topics = $14
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(meeting.title.trim())
-    .bind(meeting.summary.as_deref())
-    .bind(meeting.kind.unwrap_or(crate::domain::vocabulary::MeetingKind::Other).as_str())
-    .bind(meeting.date)
-    .bind(meeting.end_date)
-    .bind(meeting.start_time)
-    .bind(location.city.as_deref())
-    .bind(location.country.map(|code| code.as_str()))
-    .bind(location.venue.as_deref())
-    .bind(location.lat)
-    .bind(location.lon)
-    .bind(meeting.host_country.map(|code| code.as_str()))
-    .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    document::write_sources_and_identifiers(&mut tx, id, &meeting.sources, &meeting.identifiers)
-        .await?;
+    meetings::update(&mut tx, id, &meeting).await?;
     aggregate::touch(&mut tx, id).await?;
     history::record(
         &mut tx,
@@ -158,7 +129,7 @@ async fn update(
         },
     )
     .await?;
-    let (body, version) = document::fetch(&mut tx, id)
+    let (body, version) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     tx.commit().await?;
@@ -175,10 +146,7 @@ async fn remove(
     let version = aggregate::lock(&mut tx, id).await?;
     etag::require_match(&headers, &etag::of_version(version), "meeting")?;
     history::record(&mut tx, &actor, Change::meeting(Action::Delete, id)).await?;
-    sqlx::query("DELETE FROM meetings WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    meetings::delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -187,22 +155,5 @@ async fn list(
     ReadPool(db): ReadPool,
     Query(filters): Query<MeetingFilters>,
 ) -> ApiResult<JsonText> {
-    let mut sql = QueryBuilder::new("");
-    filters.push_page(&mut sql)?;
-    let rows: Vec<(String, NaiveDate, Uuid, f32)> = sql.build_query_as().fetch_all(&db).await?;
-    let (rows, more) = pagination::split_page(rows, filters.limit);
-    let next = match rows.last() {
-        Some((_, date, id, rank)) if more => Some(filters.cursor_after(*date, *id, *rank)),
-        _ => None,
-    };
-    let total = if filters.include_total {
-        let mut count: QueryBuilder<Postgres> =
-            QueryBuilder::new("SELECT count(*) FROM meetings m WHERE true");
-        filters.push_conditions(&mut count)?;
-        Some(count.build_query_scalar::<i64>().fetch_one(&db).await?)
-    } else {
-        None
-    };
-    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
-    Ok(JsonText(pagination::page_json(&items, next, total)))
+    Ok(JsonText(meetings::page(&db, &filters).await?))
 }

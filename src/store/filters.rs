@@ -4,11 +4,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::api::people::PersonRef;
 use crate::domain::country::CountryCode;
 use crate::domain::error::ApiResult;
 use crate::domain::vocabulary::{MeetingKind, Topic};
 use crate::store::pagination::{self, Limit};
+use crate::store::people::PersonRef;
 use crate::store::representation;
 use uuid::Uuid;
 

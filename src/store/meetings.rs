@@ -1,183 +1,21 @@
-//! The meeting document as clients send it, its checks, and its one-transaction write.
-
-use std::collections::BTreeSet;
+//! Meetings: whole documents written in one statement per table, read back as one
+//! query, updated, deleted and listed.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::api::meetings::agreements::AgreementInput;
-use crate::api::meetings::participants::{NewParticipant, ParticipantInput};
-use crate::api::meetings::statements::{NewStatement, StatementInput};
-use crate::domain::country::CountryCode;
+use crate::domain::agreement::AgreementInput;
 use crate::domain::error::ApiResult;
-use crate::domain::limits;
-use crate::domain::vocabulary::{Checks, Identifier, MeetingKind, Source, Topic};
+use crate::domain::meeting::MeetingInput;
+use crate::domain::vocabulary::{Identifier, MeetingKind, Source, Topic};
+use crate::store::agreements;
+use crate::store::filters::MeetingFilters;
+use crate::store::pagination;
+use crate::store::participants::{self, NewParticipant};
 use crate::store::representation;
-
-/// Where a meeting took place.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Location {
-    #[serde(default)]
-    pub city: Option<String>,
-    #[serde(default)]
-    pub country: Option<CountryCode>,
-    #[serde(default)]
-    pub venue: Option<String>,
-    #[serde(default)]
-    pub lat: Option<f64>,
-    #[serde(default)]
-    pub lon: Option<f64>,
-}
-
-/// A whole meeting as `POST /v1/meetings` takes it. Also the shape a merge patch is
-/// applied to, without the embedded lists, which have endpoints of their own.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MeetingInput {
-    pub title: String,
-    #[serde(default)]
-    pub summary: Option<String>,
-    #[serde(default)]
-    pub kind: Option<MeetingKind>,
-    pub date: NaiveDate,
-    #[serde(default)]
-    pub end_date: Option<NaiveDate>,
-    #[serde(default)]
-    pub start_time: Option<NaiveTime>,
-    #[serde(default)]
-    pub location: Option<Location>,
-    #[serde(default)]
-    pub host_country: Option<CountryCode>,
-    #[serde(default)]
-    pub topics: Vec<Topic>,
-    #[serde(default)]
-    pub participants: Vec<ParticipantInput>,
-    #[serde(default)]
-    pub statements: Vec<StatementInput>,
-    #[serde(default)]
-    pub agreements: Vec<AgreementInput>,
-    #[serde(default)]
-    pub sources: Vec<Source>,
-    #[serde(default)]
-    pub identifiers: Vec<Identifier>,
-}
-
-impl MeetingInput {
-    /// Checks every rule serde cannot express, reporting all failures at once.
-    pub fn check(&self) -> ApiResult<()> {
-        let mut checks = Checks::default();
-        self.check_own_fields(&mut checks);
-        limits::check(
-            &mut checks,
-            "participants",
-            self.participants.len(),
-            limits::PARTICIPANTS,
-        );
-        limits::check(
-            &mut checks,
-            "statements",
-            self.statements.len(),
-            limits::STATEMENTS,
-        );
-        limits::check(
-            &mut checks,
-            "agreements",
-            self.agreements.len(),
-            limits::AGREEMENTS,
-        );
-        if !checks.0.is_empty() {
-            // Past a cap, checking every item would be work the request must not cause.
-            return Ok(checks.finish()?);
-        }
-        for (index, participant) in self.participants.iter().enumerate() {
-            participant.check(&format!("participants[{index}]"), &mut checks);
-        }
-        for (index, statement) in self.statements.iter().enumerate() {
-            let field = format!("statements[{index}]");
-            statement.check(&field, &mut checks);
-            if let Some(speaker) = statement.speaker_participant
-                && speaker >= self.participants.len()
-            {
-                checks.fail(
-                    format!("{field}.speaker_participant"),
-                    format!(
-                        "there is no participant {speaker} (the document has {})",
-                        self.participants.len()
-                    ),
-                );
-            }
-        }
-        for (index, agreement) in self.agreements.iter().enumerate() {
-            agreement.check(&format!("agreements[{index}]"), &mut checks);
-        }
-        Ok(checks.finish()?)
-    }
-
-    /// The checks on the meeting's own fields, shared with PATCH.
-    pub fn check_own_fields(&self, checks: &mut Checks) {
-        checks.text("title", &self.title, 500);
-        limits::check(checks, "topics", self.topics.len(), limits::TOPICS);
-        limits::check(checks, "sources", self.sources.len(), limits::SOURCES);
-        limits::check(
-            checks,
-            "identifiers",
-            self.identifiers.len(),
-            limits::IDENTIFIERS,
-        );
-        checks.date("date", Some(self.date));
-        checks.date("end_date", self.end_date);
-        checks.time("start_time", self.start_time);
-        checks.optional_prose("summary", self.summary.as_deref(), 20_000);
-        if let Some(end_date) = self.end_date
-            && end_date < self.date
-        {
-            checks.fail(
-                "end_date",
-                format!("must not be before `date` ({})", self.date),
-            );
-        }
-        if let Some(location) = &self.location {
-            checks.optional_text("location.city", location.city.as_deref(), 200);
-            checks.optional_text("location.venue", location.venue.as_deref(), 500);
-            if location
-                .lat
-                .is_some_and(|lat| !(-90.0..=90.0).contains(&lat))
-            {
-                checks.fail("location.lat", "must be between -90 and 90");
-            }
-            if location
-                .lon
-                .is_some_and(|lon| !(-180.0..=180.0).contains(&lon))
-            {
-                checks.fail("location.lon", "must be between -180 and 180");
-            }
-        }
-        for (index, source) in self.sources.iter().enumerate() {
-            checks.source(&format!("sources[{index}]"), source);
-        }
-        checks.identifiers("identifiers", &self.identifiers);
-    }
-
-    /// The derived country list: host, location and participants, sorted and distinct.
-    fn countries(&self) -> Vec<&'static str> {
-        let location = self.location.as_ref().and_then(|location| location.country);
-        let participants = self
-            .participants
-            .iter()
-            .filter_map(|participant| participant.country);
-        let all: BTreeSet<&'static str> = self
-            .host_country
-            .into_iter()
-            .chain(location)
-            .chain(participants)
-            .map(|code| code.as_str())
-            .collect();
-        all.into_iter().collect()
-    }
-}
+use crate::store::statements::{self, NewStatement};
 
 /// A checked document to write as meeting `id`.
 pub struct NewMeeting<'a> {
@@ -301,7 +139,7 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
                 })
         })
         .collect();
-    let written = crate::api::meetings::participants::insert_all(conn, &participants).await?;
+    let written = participants::insert_all(conn, &participants).await?;
 
     let mut statements = Vec::new();
     let mut first_participant = 0;
@@ -317,13 +155,13 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
             });
         }
     }
-    crate::api::meetings::statements::insert_all(conn, &statements).await?;
+    statements::insert_all(conn, &statements).await?;
 
     let agreements: Vec<(Uuid, &AgreementInput)> = meetings
         .iter()
         .flat_map(|m| m.input.agreements.iter().map(move |a| (m.id, a)))
         .collect();
-    crate::api::meetings::agreements::insert_all(conn, &agreements).await?;
+    agreements::insert_all(conn, &agreements).await?;
     Ok(())
 }
 
@@ -425,4 +263,112 @@ pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(Strin
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row)
+}
+
+/// Whether meeting `id` exists.
+pub async fn exists(db: &PgPool, id: Uuid) -> ApiResult<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM meetings WHERE id = $1)")
+            .bind(id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Writes `meeting`'s own fields, sources and identifiers over meeting `id`; its
+/// participants, statements and agreements stay.
+pub async fn update(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -> ApiResult<()> {
+    let location = meeting.location.clone().unwrap_or_default();
+    sqlx::query(
+        "UPDATE meetings SET title = $2, summary = $3, kind = $4, date = $5, end_date = $6, start_time = $7,
+                city = $8, location_country = $9, venue = $10, lat = $11, lon = $12, host_country = $13,
+                topics = $14
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(meeting.title.trim())
+    .bind(meeting.summary.as_deref())
+    .bind(meeting.kind.unwrap_or(MeetingKind::Other).as_str())
+    .bind(meeting.date)
+    .bind(meeting.end_date)
+    .bind(meeting.start_time)
+    .bind(location.city.as_deref())
+    .bind(location.country.map(|code| code.as_str()))
+    .bind(location.venue.as_deref())
+    .bind(location.lat)
+    .bind(location.lon)
+    .bind(meeting.host_country.map(|code| code.as_str()))
+    .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    write_sources_and_identifiers(conn, id, &meeting.sources, &meeting.identifiers).await?;
+    Ok(())
+}
+
+/// Deletes meeting `id` and everything under it.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> ApiResult<()> {
+    sqlx::query("DELETE FROM meetings WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// One page of `GET /v1/meetings`, as its JSON.
+pub async fn page(db: &PgPool, filters: &MeetingFilters) -> ApiResult<String> {
+    let mut sql = QueryBuilder::new("");
+    filters.push_page(&mut sql)?;
+    let rows: Vec<(String, NaiveDate, Uuid, f32)> = sql.build_query_as().fetch_all(db).await?;
+    let (rows, more) = pagination::split_page(rows, filters.limit);
+    let next = match rows.last() {
+        Some((_, date, id, rank)) if more => Some(filters.cursor_after(*date, *id, *rank)),
+        _ => None,
+    };
+    let total = if filters.include_total {
+        let mut count: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT count(*) FROM meetings m WHERE true");
+        filters.push_conditions(&mut count)?;
+        Some(count.build_query_scalar::<i64>().fetch_one(db).await?)
+    } else {
+        None
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(pagination::page_json(&items, next, total))
+}
+
+/// The stored meeting an identifier points at.
+#[derive(sqlx::FromRow)]
+pub struct Stored {
+    pub scheme: String,
+    pub value: String,
+    pub id: Uuid,
+    pub hash: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+/// The stored meetings the identifiers `(schemes[i], values[i])` point at.
+pub async fn find_by_identifiers(
+    conn: &mut PgConnection,
+    schemes: &[&str],
+    values: &[&str],
+) -> ApiResult<Vec<Stored>> {
+    Ok(sqlx::query_as(
+        "SELECT i.scheme, i.value, m.id, m.document_hash AS hash, m.created_at, m.version
+         FROM meeting_identifiers i JOIN meetings m ON m.id = i.meeting_id
+         WHERE (i.scheme, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+    )
+    .bind(schemes)
+    .bind(values)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Deletes meetings `ids` and everything under them.
+pub async fn delete_many(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<()> {
+    sqlx::query("DELETE FROM meetings WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -4,11 +4,12 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::api::history::{self, Action, Actor, Change};
-use crate::api::meetings::document::{self, MeetingInput};
+use crate::domain::meeting::MeetingInput;
+use crate::store::history::{self, Action, Actor, Change};
+use crate::store::meetings;
 
 /// The sample meeting document, as a client would POST it.
-pub const SAMPLE_MEETING: &str = include_str!("../data/seed-meeting.json");
+pub const SAMPLE_MEETING: &str = include_str!("../../data/seed-meeting.json");
 
 /// Loads the sample meeting into a database that has never held a meeting; returns
 /// whether it did. One whose meetings were all deleted stays empty: the history of
@@ -30,7 +31,7 @@ pub async fn load_if_empty(db: &PgPool) -> anyhow::Result<bool> {
     }
     let meeting: MeetingInput = serde_json::from_str(SAMPLE_MEETING)?;
     let id = Uuid::now_v7();
-    document::insert(&mut tx, id, &meeting)
+    meetings::insert(&mut tx, id, &meeting)
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
     history::record(

@@ -1,0 +1,88 @@
+//! The export: every meeting the filters select, streamed as documents or CSV rows.
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use crate::domain::error::ApiResult;
+use crate::store::filters::{MeetingFilters, Sort};
+use crate::store::representation;
+
+/// The CSV columns: one row per meeting, lists joined with "; " inside a cell.
+pub const CSV_COLUMNS: &str =
+    "id, date, end_date, title, kind, city, location_country, host_country, \
+    array_to_string(countries, '; '), array_to_string(topics, '; '),
+    (SELECT string_agg(coalesce(pe.name, p.organization) || coalesce(' (' || p.role || ')', '')
+                       || coalesce(' [' || p.country || ']', ''), '; ' ORDER BY p.position, p.id)
+       FROM participants p LEFT JOIN people pe ON pe.id = p.person_id WHERE p.meeting_id = m.id),
+    (SELECT count(*) FROM statements s WHERE s.meeting_id = m.id)::text,
+    (SELECT count(*) FROM agreements a WHERE a.meeting_id = m.id)::text,
+    (SELECT string_agg(i.scheme || ':' || i.value, '; ' ORDER BY i.position)
+       FROM meeting_identifiers i WHERE i.meeting_id = m.id),
+    summary";
+
+/// One CSV row, in the order of [`CSV_COLUMNS`].
+pub type CsvRow = (
+    uuid::Uuid,
+    chrono::NaiveDate,
+    Option<chrono::NaiveDate>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// The query selecting `columns` of each meeting the filters select, in their order.
+fn select(columns: &[&'static str], filters: &MeetingFilters) -> ApiResult<QueryBuilder<Postgres>> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+    for part in columns {
+        sql.push(*part);
+    }
+    sql.push(" FROM meetings m WHERE true");
+    filters.push_conditions(&mut sql)?;
+    sql.push(match filters.sort.unwrap_or_default() {
+        Sort::Newest => " ORDER BY m.date DESC, m.id DESC",
+        Sort::Oldest => " ORDER BY m.date, m.id",
+    });
+    Ok(sql)
+}
+
+/// Each meeting the filters select, as the document clients can `POST` or import.
+pub fn documents(
+    db: PgPool,
+    filters: &MeetingFilters,
+) -> ApiResult<BoxStream<'static, Result<String, sqlx::Error>>> {
+    let sql = select(&[representation::EXPORT, "::text"], filters)?;
+    Ok(async_stream::stream! {
+        let mut sql = sql;
+        let mut rows = sql.build_query_scalar::<String>().fetch(&db);
+        while let Some(row) = rows.next().await {
+            yield row;
+        }
+    }
+    .boxed())
+}
+
+/// Each meeting the filters select, as a CSV row.
+pub fn rows(
+    db: PgPool,
+    filters: &MeetingFilters,
+) -> ApiResult<BoxStream<'static, Result<CsvRow, sqlx::Error>>> {
+    let sql = select(&[CSV_COLUMNS], filters)?;
+    Ok(async_stream::stream! {
+        let mut sql = sql;
+        let mut rows = sql.build_query_as::<CsvRow>().fetch(&db);
+        while let Some(row) = rows.next().await {
+            yield row;
+        }
+    }
+    .boxed())
+}
