@@ -2,12 +2,12 @@
 
 use crate::http::routes::Routes;
 use crate::http::routes::get;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::domain::country::{Country, CountryCode};
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::vocabulary::FilterDate;
 use crate::http::extract::{Path, Query};
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
@@ -45,10 +45,10 @@ async fn show(
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartnerFilters {
-    #[serde(default, deserialize_with = "crate::domain::vocabulary::filter_date")]
-    from: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "crate::domain::vocabulary::filter_date")]
-    to: Option<NaiveDate>,
+    #[serde(default)]
+    from: Option<FilterDate>,
+    #[serde(default)]
+    to: Option<FilterDate>,
     #[serde(default)]
     limit: Option<crate::store::pagination::Limit>,
 }
@@ -62,6 +62,13 @@ async fn partners(
     let limit = filters
         .limit
         .map_or(i64::from(Limit::MAX), |limit| limit.get());
-    let items = countries::partners(&db, country, filters.from, filters.to, limit).await?;
+    let items = countries::partners(
+        &db,
+        country,
+        filters.from.map(|d| d.0),
+        filters.to.map(|d| d.0),
+        limit,
+    )
+    .await?;
     Ok(JsonText(format!("{{\"items\":{items}}}")))
 }

@@ -9,11 +9,11 @@ use crate::AppState;
 use crate::domain::error::ApiResult;
 use crate::domain::person::PersonInput;
 use crate::http::etag;
-use crate::http::extract::{MergePatch, Path, Query};
+use crate::http::extract::{Patch, Path, Query};
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
 use crate::http::routes::{Routes, get};
-use crate::store::history::{self, Action, Actor, Change, Resource};
+use crate::store::history::{self, Action, Change, Resource};
 use crate::store::items::Table;
 use crate::store::people::{self, PeopleFilters};
 
@@ -32,19 +32,13 @@ async fn show(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let mut conn = db.acquire().await?;
-    Ok(etag::respond(
-        &headers,
-        Table::People.fetch(&mut conn, id).await?,
-    ))
+    let body = Table::People.fetch(&mut *db.acquire().await?, id).await?;
+    Ok(etag::respond(&headers, body))
 }
 
 async fn update(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    MergePatch(patch): MergePatch,
+    Patch(actor, id, headers, patch): Patch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
     etag::require_current(&mut tx, &headers, Table::People, id, async |conn| {

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::country::CountryCode;
-use crate::domain::vocabulary::{AgreementKind, AgreementStatus, Checks, Topic};
+use crate::domain::vocabulary::{AgreementKind, AgreementStatus, Check, Checks, Topic};
 
 /// An agreement as clients send it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,8 +27,8 @@ pub struct AgreementInput {
     pub due_by: Option<NaiveDate>,
 }
 
-impl AgreementInput {
-    pub fn check(&self, field: &str, checks: &mut Checks) {
+impl Check for AgreementInput {
+    fn check(&self, field: &str, checks: &mut Checks) {
         let prefix = if field.is_empty() {
             String::new()
         } else {
@@ -47,7 +47,9 @@ impl AgreementInput {
         checks.date(format!("{prefix}signed_on"), self.signed_on);
         checks.date(format!("{prefix}due_by"), self.due_by);
     }
+}
 
+impl AgreementInput {
     /// The parties, sorted and each once, as stored.
     pub fn parties(&self) -> Vec<&'static str> {
         let mut parties: Vec<&'static str> = self.parties.iter().map(|c| c.as_str()).collect();

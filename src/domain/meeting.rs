@@ -11,7 +11,7 @@ use crate::domain::error::ApiResult;
 use crate::domain::limits;
 use crate::domain::participant::ParticipantInput;
 use crate::domain::statement::StatementInput;
-use crate::domain::vocabulary::{Checks, Identifier, MeetingKind, Source, Topic};
+use crate::domain::vocabulary::{Check, Checks, Identifier, MeetingKind, Source, Topic};
 
 /// Where a meeting took place.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::country::CountryCode;
 use crate::domain::text::Name;
-use crate::domain::vocabulary::{Checks, Side, field_path};
+use crate::domain::vocabulary::{Check, Checks, Side, field_path};
 
 /// A participant as clients send it: a person by `person_id` or by `name` (+ `country`),
 /// or an `organization`, or a person on behalf of an organization.
@@ -27,8 +27,8 @@ pub struct ParticipantInput {
     pub side: Option<Side>,
 }
 
-impl ParticipantInput {
-    pub fn check(&self, field: &str, checks: &mut Checks) {
+impl Check for ParticipantInput {
+    fn check(&self, field: &str, checks: &mut Checks) {
         if self.person_id.is_some() && self.name.is_some() {
             checks.fail(
                 field_path(field, "name"),

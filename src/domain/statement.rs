@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::text::Name;
-use crate::domain::vocabulary::{Checks, Language, Source, StatementKind, Topic, field_path};
+use crate::domain::vocabulary::{
+    Check, Checks, Language, Source, StatementKind, Topic, field_path,
+};
 
 /// A statement as clients send it. The speaker is named by at most one of
 /// `speaker_participant` (index into the same document's participants),
@@ -36,8 +38,8 @@ pub struct StatementInput {
     pub source: Option<Source>,
 }
 
-impl StatementInput {
-    pub fn check(&self, field: &str, checks: &mut Checks) {
+impl Check for StatementInput {
+    fn check(&self, field: &str, checks: &mut Checks) {
         let speakers = [
             self.speaker_participant.is_some(),
             self.participant_id.is_some(),

@@ -427,17 +427,27 @@ impl Checks {
     }
 }
 
-/// Reads a date a client filters by, refused unless between 0001-01-01 and 9999-12-31
-/// (what the API stores), so a year like -100000 is the client's mistake named by its
-/// parameter, not a range error from PostgreSQL. For `#[serde(deserialize_with)]`.
-pub fn filter_date<'de, D>(deserializer: D) -> Result<Option<chrono::NaiveDate>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    use serde::Deserialize;
-    match Option::<chrono::NaiveDate>::deserialize(deserializer)? {
-        Some(date) if !is_storable_date(date) => Err(serde::de::Error::custom(DATE_RANGE)),
-        date => Ok(date),
+/// An input that checks itself, naming its fields under `field` (empty for an input
+/// sent on its own).
+pub trait Check {
+    fn check(&self, field: &str, checks: &mut Checks);
+}
+
+/// A date a client filters by, refused unless between 0001-01-01 and 9999-12-31 (what
+/// the API stores), so a year like -100000 is the client's mistake named by its
+/// parameter, not a range error from PostgreSQL. Written as the date it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct FilterDate(pub chrono::NaiveDate);
+
+impl<'de> Deserialize<'de> for FilterDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let date = chrono::NaiveDate::deserialize(deserializer)?;
+        if is_storable_date(date) {
+            Ok(FilterDate(date))
+        } else {
+            Err(serde::de::Error::custom(DATE_RANGE))
+        }
     }
 }
 

@@ -5,12 +5,15 @@ use std::fmt;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use serde::Deserializer;
 use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use uuid::Uuid;
+
 use crate::domain::error::{ApiError, FieldError};
+use crate::store::history::Actor;
 
 /// A JSON request body, checked for content type, syntax, repeated keys, NUL characters
 /// and shape.
@@ -43,6 +46,25 @@ impl<S: Send + Sync> FromRequest<S> for MergePatch {
             ));
         }
         Ok(MergePatch(value))
+    }
+}
+
+/// A merge patch to the resource named by the path's id: who sends it (`Actor`), the
+/// id, the request's headers (for `If-Match`) and the patch, extracted in that order, as each
+/// would be alone.
+pub struct Patch(pub Actor, pub Uuid, pub HeaderMap, pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for Patch {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(actor) = Actor::from_request_parts(&mut parts, state).await;
+        let Path(id) = Path::<Uuid>::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let MergePatch(patch) =
+            MergePatch::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Patch(actor, id, headers, patch))
     }
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::agreement::AgreementInput;
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::vocabulary::{AgreementKind, AgreementStatus, Topic};
+use crate::domain::vocabulary::{AgreementKind, AgreementStatus, FilterDate, Topic};
 use crate::store::items;
 use crate::store::pagination::{self, Limit};
 use crate::store::representation;
@@ -81,30 +81,14 @@ pub struct AgreementFilters {
     pub kind: Vec<AgreementKind>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topic: Vec<Topic>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub due_before: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub due_after: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub from: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub to: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_before: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_after: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<FilterDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,16 +124,16 @@ impl AgreementFilters {
             let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();
             sql.push(" AND a.topics @> ").push_bind(topics);
         }
-        if let Some(date) = self.due_before {
+        if let Some(FilterDate(date)) = self.due_before {
             sql.push(" AND a.due_by <= ").push_bind(date);
         }
-        if let Some(date) = self.due_after {
+        if let Some(FilterDate(date)) = self.due_after {
             sql.push(" AND a.due_by >= ").push_bind(date);
         }
-        if let Some(from) = self.from {
+        if let Some(FilterDate(from)) = self.from {
             sql.push(" AND m.date >= ").push_bind(from);
         }
-        if let Some(to) = self.to {
+        if let Some(FilterDate(to)) = self.to {
             sql.push(" AND m.date <= ").push_bind(to);
         }
         if let Some(meeting_id) = self.meeting_id {
@@ -173,12 +157,10 @@ impl AgreementFilters {
             .as_deref()
             .map(|cursor| pagination::decode(cursor, self))
             .transpose()?;
-        sql.push("SELECT (")
-            .push(representation::AGREEMENT)
-            .push("::jsonb || jsonb_build_object('meeting', ")
-            .push(representation::MEETING_STUB)
+        sql.push("SELECT ")
+            .push(representation::AGREEMENT_ITEM)
             .push(
-                "))::text, m.date, a.position, a.id
+                "::text, m.date, a.position, a.id
              FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
             );
         self.push_conditions(sql)?;

@@ -6,7 +6,7 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::domain::country::CountryCode;
 use crate::domain::error::ApiResult;
-use crate::domain::vocabulary::{MeetingKind, Topic};
+use crate::domain::vocabulary::{FilterDate, MeetingKind, Topic};
 use crate::store::pagination::{self, Limit};
 use crate::store::people::PersonRef;
 use crate::store::representation;
@@ -36,18 +36,10 @@ pub struct MeetingFilters {
     pub topic: Vec<Topic>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MeetingKind>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub from: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub to: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<FilterDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,10 +96,10 @@ impl MeetingFilters {
         if let Some(kind) = self.kind {
             sql.push(" AND m.kind = ").push_bind(kind.as_str());
         }
-        if let Some(from) = self.from {
+        if let Some(FilterDate(from)) = self.from {
             sql.push(" AND m.date >= ").push_bind(from);
         }
-        if let Some(to) = self.to {
+        if let Some(FilterDate(to)) = self.to {
             sql.push(" AND m.date <= ").push_bind(to);
         }
         if let Some(city) = &self.city {

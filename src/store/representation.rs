@@ -18,6 +18,19 @@ macro_rules! location {
     };
 }
 
+/// Meeting `m`'s own fields from its title to its host, as `key, value` pairs, in the
+/// order the document and the export both write them.
+macro_rules! meeting_head {
+    () => {
+        concat!(
+            "'title', m.title, 'summary', m.summary, 'kind', m.kind, 'date', m.date,
+             'end_date', m.end_date, 'start_time', m.start_time, 'location', ",
+            location!(),
+            ", 'host_country', m.host_country"
+        )
+    };
+}
+
 /// The sources of meeting `m`, in order.
 macro_rules! sources {
     () => {
@@ -114,10 +127,6 @@ macro_rules! agreement {
     };
 }
 
-pub const PARTICIPANT: &str = participant!();
-pub const STATEMENT: &str = statement!();
-pub const AGREEMENT: &str = agreement!();
-
 /// Agreement `$1`'s meeting, and the agreement as an input (its fields without the
 /// ids, what a merge patch applies to), locked for the update.
 pub const AGREEMENT_FOR_UPDATE: &str = concat!(
@@ -128,7 +137,29 @@ pub const AGREEMENT_FOR_UPDATE: &str = concat!(
 
 /// The meeting an item belongs to, as list items show it: meeting `m`'s id, title and
 /// date.
-pub const MEETING_STUB: &str = "json_build_object('id', m.id, 'title', m.title, 'date', m.date)";
+macro_rules! meeting_stub {
+    () => {
+        "json_build_object('id', m.id, 'title', m.title, 'date', m.date)"
+    };
+}
+
+/// Statement `s` as the statements list shows it, with its meeting `m`, as jsonb that is
+/// still open: the caller adds more keys (`, 'rank', …`) and closes it with `))`.
+pub const STATEMENT_ITEM_OPEN: &str = concat!(
+    "(",
+    statement!(),
+    "::jsonb || jsonb_build_object('meeting', ",
+    meeting_stub!()
+);
+
+/// Agreement `a` as the agreements list shows it, with its meeting `m`, as jsonb.
+pub const AGREEMENT_ITEM: &str = concat!(
+    "(",
+    agreement!(),
+    "::jsonb || jsonb_build_object('meeting', ",
+    meeting_stub!(),
+    "))"
+);
 
 /// Person `pe`.
 macro_rules! person {
@@ -179,17 +210,9 @@ pub const SUMMARY: &str = concat!(
 /// The whole document of meeting `$1`, and its version.
 pub const DOCUMENT_QUERY: &str = concat!(
     "SELECT json_build_object(
-        'id', m.id,
-        'title', m.title,
-        'summary', m.summary,
-        'kind', m.kind,
-        'date', m.date,
-        'end_date', m.end_date,
-        'start_time', m.start_time,
-        'location', ",
-    location!(),
+        'id', m.id, ",
+    meeting_head!(),
     ",
-        'host_country', m.host_country,
         'countries', m.countries,
         'topics', m.topics,
         'participants', coalesce((SELECT json_agg(",
@@ -221,17 +244,9 @@ pub const DOCUMENT_QUERY: &str = concat!(
 /// speakers by their index among the participants. Export → import → export gives the
 /// same documents.
 pub const EXPORT: &str = concat!(
-    "json_build_object(
-        'title', m.title,
-        'summary', m.summary,
-        'kind', m.kind,
-        'date', m.date,
-        'end_date', m.end_date,
-        'start_time', m.start_time,
-        'location', ",
-    location!(),
+    "json_build_object(",
+    meeting_head!(),
     ",
-        'host_country', m.host_country,
         'topics', m.topics,
         'participants', coalesce((
             SELECT json_agg(json_build_object(
@@ -271,24 +286,15 @@ pub const EXPORT: &str = concat!(
     ")"
 );
 
+/// The query answering the JSON text of row `$1` of `table`, built by `json`.
+macro_rules! by_id {
+    ($json:expr, $table:literal) => {
+        concat!("SELECT ", $json, "::text FROM ", $table, " WHERE id = $1")
+    };
+}
+
 /// One participant, statement, agreement or person by id (`$1`).
-pub const PARTICIPANT_BY_ID: &str = concat!(
-    "SELECT ",
-    participant!(),
-    "::text FROM participants p WHERE p.id = $1"
-);
-pub const STATEMENT_BY_ID: &str = concat!(
-    "SELECT ",
-    statement!(),
-    "::text FROM statements s WHERE s.id = $1"
-);
-pub const AGREEMENT_BY_ID: &str = concat!(
-    "SELECT ",
-    agreement!(),
-    "::text FROM agreements a WHERE a.id = $1"
-);
-pub const PERSON_BY_ID: &str = concat!(
-    "SELECT ",
-    person!(),
-    "::text FROM people pe WHERE pe.id = $1"
-);
+pub const PARTICIPANT_BY_ID: &str = by_id!(participant!(), "participants p");
+pub const STATEMENT_BY_ID: &str = by_id!(statement!(), "statements s");
+pub const AGREEMENT_BY_ID: &str = by_id!(agreement!(), "agreements a");
+pub const PERSON_BY_ID: &str = by_id!(person!(), "people pe");

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::statement::StatementInput;
-use crate::domain::vocabulary::{Checks, Language, StatementKind, Topic, field_path};
+use crate::domain::vocabulary::{Checks, FilterDate, Language, StatementKind, Topic, field_path};
 use crate::store::items;
 use crate::store::pagination::{self, Limit};
 use crate::store::participants::{Written, require_people};
@@ -182,18 +182,10 @@ pub struct StatementFilters {
     pub topic: Vec<Topic>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub from: Option<NaiveDate>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::domain::vocabulary::filter_date"
-    )]
-    pub to: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<FilterDate>,
     #[serde(default, skip_serializing)]
     pub limit: Limit,
     #[serde(default, skip_serializing)]
@@ -241,17 +233,9 @@ impl StatementFilters {
         q: &crate::store::search::Query,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push("SELECT (")
-            .push(representation::STATEMENT)
-            .push(
-                "::jsonb || jsonb_build_object(
-                        'meeting', ",
-            )
-            .push(representation::MEETING_STUB)
-            .push(
-                ",
-                        'headline', ts_headline('folded', s.text, ",
-            );
+        sql.push("SELECT ")
+            .push(representation::STATEMENT_ITEM_OPEN)
+            .push(", 'headline', ts_headline('folded', s.text, ");
         q.push_tsquery(sql);
         sql.push(
             ", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30'),
@@ -290,13 +274,8 @@ impl StatementFilters {
         sql: &mut QueryBuilder<Postgres>,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push("SELECT (")
-            .push(representation::STATEMENT)
-            .push(
-                "::jsonb || jsonb_build_object(
-                        'meeting', ",
-            )
-            .push(representation::MEETING_STUB)
+        sql.push("SELECT ")
+            .push(representation::STATEMENT_ITEM_OPEN)
             .push(
                 "))::text,
                     0::real, m.date, s.position, s.id
@@ -351,10 +330,10 @@ impl StatementFilters {
         if !joined {
             sql.push(" AND s.meeting_id IN (SELECT m.id FROM meetings m WHERE true");
         }
-        if let Some(from) = self.from {
+        if let Some(FilterDate(from)) = self.from {
             sql.push(" AND m.date >= ").push_bind(from);
         }
-        if let Some(to) = self.to {
+        if let Some(FilterDate(to)) = self.to {
             sql.push(" AND m.date <= ").push_bind(to);
         }
         if !joined {

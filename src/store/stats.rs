@@ -12,14 +12,17 @@ pub struct Grouping {
     chronological: bool,
 }
 
+/// A grouping, in `Some` for the lookups below.
+fn grouping(key: &'static str, from: &'static str, chronological: bool) -> Option<Grouping> {
+    Some(Grouping {
+        key,
+        from,
+        chronological,
+    })
+}
+
+/// The groupings of `GET /v1/stats/meetings`.
 pub fn meeting_grouping(group_by: &str) -> Option<Grouping> {
-    let grouping = |key, from, chronological| {
-        Some(Grouping {
-            key,
-            from,
-            chronological,
-        })
-    };
     match group_by {
         "year" => grouping("to_char(m.date, 'YYYY')", "meetings m", true),
         "month" => grouping("to_char(m.date, 'YYYY-MM')", "meetings m", true),
@@ -38,15 +41,9 @@ pub fn meeting_grouping(group_by: &str) -> Option<Grouping> {
     }
 }
 
+/// The groupings of `GET /v1/stats/agreements`.
 pub fn agreement_grouping(group_by: &str) -> Option<Grouping> {
     let from = "agreements a JOIN meetings m ON m.id = a.meeting_id";
-    let grouping = |key, from, chronological| {
-        Some(Grouping {
-            key,
-            from,
-            chronological,
-        })
-    };
     match group_by {
         "status" => grouping("a.status", from, false),
         "kind" => grouping("a.kind", from, false),

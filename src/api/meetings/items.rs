@@ -5,13 +5,23 @@
 //! remove honours `If-Match` on the item), the item's own write, touch the meeting (an
 //! item write gives its meeting a new version), record the change, answer, commit.
 
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use axum::handler::Handler;
+
+use crate::AppState;
+use crate::http::extract::{Json, Path};
+use crate::http::replica::ReadPool;
+use crate::http::routes::{Routes, get, post};
+
 use crate::domain::error::ApiResult;
+use crate::domain::vocabulary::{Check, Checks};
 use crate::http::etag;
 use crate::http::idempotency::Idempotency;
 use crate::http::json::created_headers;
@@ -28,6 +38,82 @@ pub struct Item {
     pub table: Table,
     /// The path one item lives under: its `Location` is this, `/`, its id.
     pub path: &'static str,
+    /// The route of one item.
+    pub route: &'static str,
+    /// The route items are added at, under their meeting.
+    pub added_at: &'static str,
+}
+
+/// One kind of item and what differs between kinds when one is sent alone: how it is
+/// checked and written. The handlers below serve every kind.
+pub trait Kind: Send + Sync + 'static {
+    const ITEM: Item;
+    /// What clients send.
+    type Input: DeserializeOwned + Serialize + Check + Send + Sync + 'static;
+
+    /// Checks an input sent on its own.
+    fn check(input: &Self::Input) -> ApiResult<()> {
+        let mut checks = Checks::default();
+        input.check("", &mut checks);
+        Ok(checks.finish()?)
+    }
+
+    /// Writes it as the last of meeting `meeting_id`'s items; its id.
+    fn insert(
+        conn: &mut PgConnection,
+        meeting_id: Uuid,
+        input: &Self::Input,
+    ) -> impl Future<Output = ApiResult<Uuid>> + Send;
+}
+
+/// The routes of one kind of item: add under its meeting, read, update with `update`
+/// (what differs most between kinds), remove.
+pub fn routes<K: Kind, H: Handler<T, AppState>, T: 'static>(update: H) -> Routes<AppState> {
+    Routes::new().route(K::ITEM.added_at, post(add::<K>)).route(
+        K::ITEM.route,
+        get(show::<K>).patch(update).delete(remove::<K>),
+    )
+}
+
+/// `POST /v1/meetings/{id}/<items>`.
+pub async fn add<K: Kind>(
+    State(state): State<AppState>,
+    actor: Actor,
+    idempotency: Idempotency,
+    Path(meeting_id): Path<Uuid>,
+    Json(input): Json<K::Input>,
+) -> ApiResult<Response> {
+    K::check(&input)?;
+    K::ITEM
+        .add(
+            &state.db,
+            &actor,
+            idempotency,
+            meeting_id,
+            &input,
+            async |conn| K::insert(conn, meeting_id, &input).await,
+        )
+        .await
+}
+
+/// `GET /v1/<items>/{id}`.
+pub async fn show<K: Kind>(
+    ReadPool(db): ReadPool,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let mut conn = db.acquire().await?;
+    Ok(etag::respond(&headers, K::ITEM.fetch(&mut conn, id).await?))
+}
+
+/// `DELETE /v1/<items>/{id}`.
+pub async fn remove<K: Kind>(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    K::ITEM.remove(&state.db, &actor, id, &headers).await
 }
 
 /// What an item write did.

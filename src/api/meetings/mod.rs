@@ -15,7 +15,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::meeting::MeetingInput;
 use crate::domain::vocabulary::Checks;
 use crate::http::etag;
-use crate::http::extract::{Json, MergePatch, Path, Query};
+use crate::http::extract::{Json, Patch, Path, Query};
 use crate::http::idempotency::Idempotency;
 use crate::http::json::{JsonText, created_headers};
 use crate::http::replica::ReadPool;
@@ -75,10 +75,7 @@ const READ_ONLY_FIELDS: [&str; 5] = ["id", "countries", "created_at", "updated_a
 
 async fn update(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    MergePatch(patch): MergePatch,
+    Patch(actor, id, headers, patch): Patch,
 ) -> ApiResult<Response> {
     let mut checks = Checks::default();
     for field in LIST_FIELDS {
