@@ -1,6 +1,5 @@
 //! The test harness: every test gets its own fresh, migrated database (cloned from a
 //! template, so it takes milliseconds) and talks to the real router.
-#![allow(dead_code)]
 
 pub mod cluster;
 pub mod served;
@@ -105,7 +104,6 @@ async fn prepare_template(admin: &PgConnectOptions) -> String {
 pub struct TestApp {
     pub router: Router,
     pub db: PgPool,
-    pub options: PgConnectOptions,
     pub write_key: String,
     pub read_key: String,
     pub admin_key: String,
@@ -219,7 +217,6 @@ impl TestApp {
         TestApp {
             router: chancery::app(state),
             db,
-            options,
             write_key,
             read_key,
             admin_key,
@@ -407,6 +404,31 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// For a test that asserts what is process-wide: runs the test `test` of `module` (its
+/// `module_path!()`) again, alone, in a process of its own. True in that process, where
+/// the test's body runs; false in the one that started it, once the test passed there.
+pub fn alone_in_a_process(module: &str, test: &str) -> bool {
+    const ALONE: &str = "CHANCERY_TEST_ALONE";
+    // `module_path!()` starts with the binary's name, which the names of tests do not.
+    let module = module.split_once("::").map_or("", |(_, rest)| rest);
+    let name = format!("{module}::{test}");
+    if std::env::var(ALONE).is_ok_and(|alone| alone == name) {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", &name, "--test-threads=1", "--nocapture"])
+        .env(ALONE, &name)
+        .output()
+        .expect("running the test binary again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(" 1 passed;"),
+        "{name}, alone in a process of its own:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
 }
 
 /// Whether the tests run as root, in which case PostgreSQL's programs must run as

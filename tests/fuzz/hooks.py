@@ -181,7 +181,7 @@ def filter_failure(ctx, failure, case, response):
     if code == "ST203" and str(getattr(failure, "header_name", "")).lower() == "authorization":
         # The run sends its key on every request (`--header`), so a case "without" the
         # key still carries it; requests that truly lack one are answered 401 (covered
-        # by tests/openapi.rs and tests/errors.rs).
+        # by tests/api/contract/ and tests/api/service/errors.rs).
         sent = getattr(getattr(response, "request", None), "headers", {}) or {}
         if any(name.lower() == "authorization" for name in sent):
             return False

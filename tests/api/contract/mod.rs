@@ -1,0 +1,21 @@
+//! `openapi.yaml` against the service: the spec itself, and one contract test per resource.
+
+mod coverage;
+mod records;
+mod support;
+
+mod spec;
+mod spec_inputs;
+
+mod agreements;
+mod countries;
+mod export;
+mod history;
+mod import;
+mod meetings;
+mod participants;
+mod people;
+mod settings;
+mod statements;
+mod stats;
+mod system;
