@@ -1,5 +1,7 @@
 //! The `chancery` binary: settings → telemetry → database → migrate → serve.
 
+mod cli;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,12 +13,12 @@ use tracing_subscriber::EnvFilter;
 
 use chancery::AppState;
 use chancery::api::import;
-use chancery::config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
 use chancery::http::server;
 use chancery::store::db;
 use chancery::store::keys;
 use chancery::store::seed;
 use chancery_corpus as corpus;
+use cli::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
