@@ -41,10 +41,7 @@ async fn update(
     Patch(actor, id, headers, patch): Patch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin().await?;
-    etag::require_current(&mut tx, &headers, Table::People, id, async |conn| {
-        Table::People.fetch(conn, id).await
-    })
-    .await?;
+    etag::require_current(&mut tx, &headers, Table::People, id).await?;
     let mut value = people::for_update(&mut tx, id).await?;
     if !crate::http::extract::merge_patch(&mut value, &patch)? {
         return Ok(etag::tagged(Table::People.fetch(&mut tx, id).await?));

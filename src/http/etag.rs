@@ -99,25 +99,22 @@ pub fn require_match(headers: &HeaderMap, current: &str, what: &str) -> ApiResul
     }
 }
 
-/// Honours `If-Match` on a write: locks the row (`FOR NO KEY UPDATE`: nobody changes it
-/// between the check and the write, while rows referring to it can still be written), then refuses with 412 unless the tag names what `current`
-/// (the resource's `GET` representation, read after the lock) holds. Without
-/// `If-Match` it does nothing.
-pub async fn require_current<F>(
+/// Honours `If-Match` on a write to row `id` of `table`: locks the row (`FOR NO KEY
+/// UPDATE`: nobody changes it between the check and the write, while rows referring to
+/// it can still be written), then refuses with 412 unless the tag names its
+/// representation as `GET` answers it, read after the lock. Without `If-Match` it does
+/// nothing.
+pub async fn require_current(
     conn: &mut PgConnection,
     headers: &HeaderMap,
     table: Table,
     id: Uuid,
-    current: F,
-) -> ApiResult<()>
-where
-    F: AsyncFnOnce(&mut PgConnection) -> ApiResult<String>,
-{
+) -> ApiResult<()> {
     if !headers.contains_key(header::IF_MATCH) {
         return Ok(());
     }
     table.lock(conn, id).await?;
-    let tag = of(&current(conn).await?);
+    let tag = of(&table.fetch(conn, id).await?);
     require_match(headers, &tag, table.what())
 }
 

@@ -49,7 +49,8 @@ async fn server() -> &'static Server {
 }
 
 /// Creates the template database for the current migrations once, across every test
-/// process; an advisory lock keeps parallel test binaries from racing.
+/// process; an advisory lock keeps test processes running at once (two `cargo test` runs,
+/// or a test that reruns itself alone) from racing.
 async fn prepare_template(admin: &PgConnectOptions) -> String {
     let mut hash = Sha256::new();
     for migration in db::MIGRATOR.iter() {

@@ -225,10 +225,7 @@ impl Item {
             }
             Op::Update { id, headers, .. } | Op::Remove { id, headers } => {
                 let id = *id;
-                etag::require_current(&mut tx, headers, self.table, id, async |conn| {
-                    self.fetch(conn, id).await
-                })
-                .await?;
+                etag::require_current(&mut tx, headers, self.table, id).await?;
             }
         }
         let (id, meeting_id) = match write(&mut tx).await? {

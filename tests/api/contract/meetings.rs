@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::coverage::Resource;
-use super::records::more_meetings;
+use super::records::{Sample, more_meetings};
 use super::support::{Contract, UNKNOWN_ID, id_of, load_spec, percent_encode, query};
 use crate::common::{TestApp, meeting, seed_meeting};
 
@@ -18,15 +18,12 @@ async fn meetings_answer_as_documented() {
     let read_auth = format!("Bearer {}", app.read_key);
 
     // --- Meetings: create ---
-    let created = c.post("/v1/meetings", &seed_meeting()).await;
-    created.ok(201);
-    let meeting_id = id_of(&created);
-    let meeting_uri = format!("/v1/meetings/{meeting_id}");
-    let doc = created.json.clone();
-    let borisov_person = doc["participants"][1]["person"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Sample {
+        meeting_uri,
+        borisov_person,
+        created,
+        ..
+    } = Sample::create(&mut c).await;
 
     c.post("/v1/meetings", &seed_meeting()).await.problem(409);
     let second_id = more_meetings(&mut c).await;

@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::json;
 
 use super::support::{Contract, id_of};
-use crate::common::{meeting, seed_meeting};
+use crate::common::{TestResponse, meeting, seed_meeting};
 
 /// The sample meeting from the seed article (Díaz-Canel and Borisov in Havana), and the
 /// ids a test needs from it.
@@ -15,6 +15,8 @@ pub struct Sample {
     pub borisov_person: String,
     pub diaz_canel_person: String,
     pub first_participant: String,
+    /// The answer to the `POST` that created it.
+    pub created: TestResponse,
 }
 
 impl Sample {
@@ -39,8 +41,36 @@ impl Sample {
             borisov_person,
             diaz_canel_person,
             first_participant,
+            created,
         }
     }
+}
+
+/// Three statements on a meeting: by its participant `first_participant`, by a name
+/// alone, and by nobody. The first one's URI.
+pub async fn three_statements(
+    c: &mut Contract<'_>,
+    meeting_uri: &str,
+    first_participant: &str,
+) -> String {
+    let statements_uri = format!("{meeting_uri}/statements");
+    let said = c
+        .post(
+            &statements_uri,
+            &json!({"participant_id": first_participant, "text": "Cuba and Russia stand together.", "language": "EN", "topics": ["Trade"], "source": {"url": "https://example.org/a", "published_on": "2021-10-13"}}),
+        )
+        .await;
+    said.ok(201);
+    c.post(
+        &statements_uri,
+        &json!({"speaker_name": "An unnamed official", "text": "No comment.", "kind": "paraphrase"}),
+    )
+    .await
+    .ok(201);
+    c.post(&statements_uri, &json!({"text": "Anonymous."}))
+        .await
+        .ok(201);
+    format!("/v1/statements/{}", id_of(&said))
 }
 
 /// Two more meetings: the same countries in Moscow in 2022 (with a start time, a place and
@@ -132,24 +162,7 @@ impl Everything {
             .ok(200);
 
         // Statements: by a participant, by a name, by nobody; one edited and reassigned.
-        let statements_uri = format!("{meeting_uri}/statements");
-        let said = c
-            .post(
-                &statements_uri,
-                &json!({"participant_id": sample.first_participant, "text": "Cuba and Russia stand together.", "language": "EN", "topics": ["Trade"], "source": {"url": "https://example.org/a", "published_on": "2021-10-13"}}),
-            )
-            .await;
-        said.ok(201);
-        let statement_uri = format!("/v1/statements/{}", id_of(&said));
-        c.post(
-            &statements_uri,
-            &json!({"speaker_name": "An unnamed official", "text": "No comment.", "kind": "paraphrase"}),
-        )
-        .await
-        .ok(201);
-        c.post(&statements_uri, &json!({"text": "Anonymous."}))
-            .await
-            .ok(201);
+        let statement_uri = three_statements(c, meeting_uri, &sample.first_participant).await;
         c.patch(
             &statement_uri,
             &json!({"kind": "paraphrase", "source": null}),

@@ -6,7 +6,7 @@ use axum::http::Method;
 use serde_json::json;
 
 use super::coverage::Resource;
-use super::records::Sample;
+use super::records::{Sample, three_statements};
 use super::support::{Contract, UNKNOWN_ID, id_of, load_spec, percent_encode, query};
 use crate::common::TestApp;
 
@@ -65,24 +65,7 @@ async fn statements_answer_as_documented() {
     c.delete(&format!("/v1/statements/{}", id_of(&first))).await;
 
     // --- Statements ---
-    let statements_uri = format!("{meeting_uri}/statements");
-    let said = c
-        .post(
-            &statements_uri,
-            &json!({"participant_id": first_participant, "text": "Cuba and Russia stand together.", "language": "EN", "topics": ["Trade"], "source": {"url": "https://example.org/a", "published_on": "2021-10-13"}}),
-        )
-        .await;
-    said.ok(201);
-    let statement_uri = format!("/v1/statements/{}", id_of(&said));
-    c.post(
-        &statements_uri,
-        &json!({"speaker_name": "An unnamed official", "text": "No comment.", "kind": "paraphrase"}),
-    )
-    .await
-    .ok(201);
-    c.post(&statements_uri, &json!({"text": "Anonymous."}))
-        .await
-        .ok(201);
+    let statement_uri = three_statements(&mut c, &meeting_uri, &first_participant).await;
     for invalid in [
         json!({"speaker_participant": 0, "text": "By index"}),
         json!({"speaker": "someone", "text": "Typo"}),

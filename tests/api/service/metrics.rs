@@ -59,8 +59,8 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
         has(r#"db_pool_max_connections{pool="primary"} 8"#),
         "{text}"
     );
-    // The scrape itself is the one request in flight in this test's app; other tests in
-    // the process share the recorder, so only its presence is certain.
+    // The scrape itself is the one request in flight; the gauge is the process's, not the
+    // app's, so only its presence is asserted.
     assert!(has("http_requests_in_flight "), "{text}");
     assert!(!has(r#"pool="replica""#), "no replica, no replica series");
 }
