@@ -70,20 +70,24 @@ pub fn respond(headers: &HeaderMap, body: String) -> Response {
     respond_as(headers, &tag, body)
 }
 
+/// 304 with the `ETag` `tag`, when `If-None-Match` names it.
+pub fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .filter(|given| names(given, tag))
+        .map(|_| {
+            (
+                StatusCode::NOT_MODIFIED,
+                [(header::ETAG, header_value(tag))],
+            )
+                .into_response()
+        })
+}
+
 /// A representation for `GET` with the `ETag` `tag`, or 304 when `If-None-Match`
 /// names it.
 pub fn respond_as(headers: &HeaderMap, tag: &str, body: String) -> Response {
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|given| names(given, tag))
-    {
-        return (
-            StatusCode::NOT_MODIFIED,
-            [(header::ETAG, header_value(tag))],
-        )
-            .into_response();
-    }
-    tagged_as(tag, body)
+    not_modified(headers, tag).unwrap_or_else(|| tagged_as(tag, body))
 }
 
 /// Honours `If-Match` on a write: 412 unless it names `current`, the tag of the

@@ -265,6 +265,16 @@ pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(Strin
     Ok(row)
 }
 
+/// Meeting `id`'s version, if it exists: what its `ETag` says, read without the document.
+pub async fn version(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<i32>> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM meetings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 /// Whether meeting `id` exists.
 pub async fn exists(db: &PgPool, id: Uuid) -> ApiResult<bool> {
     Ok(

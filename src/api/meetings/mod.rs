@@ -63,6 +63,16 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
+    // A client holding a tag is answered from the version alone while it is current,
+    // without building the document.
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        let version = meetings::version(&mut conn, id)
+            .await?
+            .ok_or(ApiError::NotFound("meeting"))?;
+        if let Some(unchanged) = etag::not_modified(&headers, &etag::of_version(version)) {
+            return Ok(unchanged);
+        }
+    }
     let (body, version) = meetings::fetch(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;

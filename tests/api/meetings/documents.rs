@@ -185,6 +185,30 @@ async fn patch_merges_own_fields_and_honours_if_match() {
         .send(Method::GET, &uri, &[("if-none-match", "\"3\"")], vec![])
         .await;
     assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.headers["etag"], "\"3\"");
+    assert!(not_modified.text.is_empty());
+    let weak = app
+        .send(Method::GET, &uri, &[("if-none-match", "W/\"3\"")], vec![])
+        .await;
+    assert_eq!(weak.status, 304, "a weak tag names the version too");
+    let changed = app
+        .send(
+            Method::GET,
+            &uri,
+            &[("if-none-match", "\"2\", \"1\"")],
+            vec![],
+        )
+        .await;
+    assert_eq!(changed.ok(200)["title"], "Fresh title");
+    assert_eq!(changed.headers["etag"], "\"3\"");
+    app.send(
+        Method::GET,
+        "/v1/meetings/0190b0a0-0000-7000-8000-000000000000",
+        &[("if-none-match", "\"1\"")],
+        vec![],
+    )
+    .await
+    .problem(404);
 
     let bad = app.patch(&uri, &json!({"end_date": "2000-01-01"})).await;
     bad.problem(422);
