@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::config::ImportLimits;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::meeting::MeetingInput;
-pub use crate::domain::vocabulary::Mode;
+use crate::domain::vocabulary::Mode;
 use crate::domain::vocabulary::vocabulary;
 use crate::http::extract::{Query, require_content_type};
 use crate::http::idempotency::Idempotency;

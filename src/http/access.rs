@@ -9,7 +9,7 @@ use axum_client_ip::ClientIp;
 use uuid::Uuid;
 
 use crate::domain::error::{ApiError, ApiResult};
-pub use crate::domain::vocabulary::Scope;
+use crate::domain::vocabulary::Scope;
 use crate::store::history::Actor;
 use crate::store::keys;
 use crate::{AppState, REQUEST_ID};

@@ -52,7 +52,7 @@ fn header_value(tag: &str) -> HeaderValue {
     HeaderValue::from_str(tag).expect("a quoted hex digest is a valid header")
 }
 
-/// A representation with its `ETag`: the hash of `body` unless a tag is given.
+/// A representation with its `ETag`, the hash of `body`.
 pub fn tagged(body: String) -> Response {
     let tag = of(&body);
     tagged_as(&tag, body)

@@ -9,8 +9,6 @@ use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
-use crate::domain::error::ApiResult;
-
 /// The schema, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -112,12 +110,10 @@ fn describe(url: &str) -> String {
     }
 }
 /// The latest migration applied.
-pub async fn applied_migration(db: &PgPool) -> ApiResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(db)
-            .await?,
-    )
+pub async fn applied_migration(db: &PgPool) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(db)
+        .await
 }
 
 /// Whether a replica has replayed the primary's WAL up to `lsn`.
@@ -136,7 +132,6 @@ pub async fn wal_position(primary: &PgPool) -> sqlx::Result<String> {
 }
 
 /// Whether the server answers.
-pub async fn ping(db: &PgPool) -> ApiResult<()> {
-    sqlx::query("SELECT 1").execute(db).await?;
-    Ok(())
+pub async fn ping(db: &PgPool) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(db).await.map(drop)
 }

@@ -61,14 +61,9 @@ pub fn documents(
     filters: &MeetingFilters,
 ) -> ApiResult<BoxStream<'static, Result<String, sqlx::Error>>> {
     let sql = select(&[representation::EXPORT, "::text"], filters)?;
-    Ok(async_stream::stream! {
-        let mut sql = sql;
-        let mut rows = sql.build_query_scalar::<String>().fetch(&db);
-        while let Some(row) = rows.next().await {
-            yield row;
-        }
-    }
-    .boxed())
+    Ok(stream::<(String,)>(db, sql)
+        .map(|row| row.map(|(json,)| json))
+        .boxed())
 }
 
 /// Each meeting the filters select, as a CSV row.
@@ -76,13 +71,22 @@ pub fn rows(
     db: PgPool,
     filters: &MeetingFilters,
 ) -> ApiResult<BoxStream<'static, Result<CsvRow, sqlx::Error>>> {
-    let sql = select(&[CSV_COLUMNS], filters)?;
-    Ok(async_stream::stream! {
-        let mut sql = sql;
-        let mut rows = sql.build_query_as::<CsvRow>().fetch(&db);
+    Ok(stream(db, select(&[CSV_COLUMNS], filters)?))
+}
+
+/// The rows of `sql`, read as they come.
+fn stream<T>(
+    db: PgPool,
+    mut sql: QueryBuilder<Postgres>,
+) -> BoxStream<'static, Result<T, sqlx::Error>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
+{
+    async_stream::stream! {
+        let mut rows = sql.build_query_as::<T>().fetch(&db);
         while let Some(row) = rows.next().await {
             yield row;
         }
     }
-    .boxed())
+    .boxed()
 }

@@ -4,8 +4,10 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::error::ApiResult;
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::vocabulary::vocabulary;
+use crate::store::meetings;
+use crate::store::pagination::{self, Limit};
 
 /// Who makes a write: the API key, and the request it came in. Both are empty for
 /// the `chancery` command run on the server itself.
@@ -115,15 +117,24 @@ pub async fn record_meetings(
     Ok(())
 }
 
-/// One page of meeting `meeting_id`'s changes after change `after`, oldest first: rows
-/// of (change JSON, change id), at most `limit`.
+/// A meeting's history is paged by the meeting's id alone, so a cursor cannot be carried
+/// to another meeting.
+impl pagination::Listed for Uuid {
+    const LIST: &'static str = "history";
+}
+
+/// One page of meeting `meeting_id`'s changes after `cursor`, oldest first, as its JSON;
+/// 404 when there is no such meeting.
 pub async fn page(
     db: &PgPool,
     meeting_id: Uuid,
-    after: Option<i64>,
-    limit: i64,
-) -> ApiResult<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ApiResult<String> {
+    let after: Option<i64> = cursor
+        .map(|cursor| pagination::decode(cursor, &meeting_id))
+        .transpose()?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT json_build_object(
                     'id', c.id,
                     'changed_at', c.changed_at,
@@ -143,7 +154,22 @@ pub async fn page(
     )
     .bind(meeting_id)
     .bind(after.unwrap_or(0))
-    .bind(limit)
+    .bind(limit.get() + 1)
     .fetch_all(db)
-    .await?)
+    .await?;
+    if rows.is_empty()
+        && after.is_none()
+        && meetings::version(&mut *db.acquire().await?, meeting_id)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::NotFound("meeting"));
+    }
+    let (rows, more) = pagination::split_page(rows, limit);
+    let next = match rows.last() {
+        Some((_, id)) if more => Some(pagination::encode(id, &meeting_id)),
+        _ => None,
+    };
+    let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();
+    Ok(pagination::page_json(&items, next, None))
 }

@@ -275,16 +275,6 @@ pub async fn version(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<i32>
     )
 }
 
-/// Whether meeting `id` exists.
-pub async fn exists(db: &PgPool, id: Uuid) -> ApiResult<bool> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM meetings WHERE id = $1)")
-            .bind(id)
-            .fetch_one(db)
-            .await?,
-    )
-}
-
 /// Writes `meeting`'s own fields, sources and identifiers over meeting `id`; its
 /// participants, statements and agreements stay.
 pub async fn update(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -> ApiResult<()> {

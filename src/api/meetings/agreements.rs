@@ -28,7 +28,6 @@ impl Kind for Agreements {
     const ITEM: Item = Item {
         resource: Resource::Agreement,
         table: Table::Agreements,
-        path: "/v1/agreements",
         route: "/v1/agreements/{id}",
         added_at: "/v1/meetings/{id}/agreements",
     };

@@ -36,9 +36,7 @@ pub struct Item {
     pub resource: Resource,
     /// Its table.
     pub table: Table,
-    /// The path one item lives under: its `Location` is this, `/`, its id.
-    pub path: &'static str,
-    /// The route of one item.
+    /// The route of one item, `…/{id}`; an added item's `Location` is this with its id.
     pub route: &'static str,
     /// The route items are added at, under their meeting.
     pub added_at: &'static str,
@@ -244,7 +242,8 @@ impl Item {
         let response = match op {
             Op::Add { idempotency, .. } => {
                 let body = self.fetch(&mut tx, id).await?;
-                let headers = created_headers(&format!("{}/{id}", self.path));
+                let location = self.route.replace("{id}", &id.to_string());
+                let headers = created_headers(&location);
                 idempotency
                     .answer(&mut tx, StatusCode::CREATED, headers, body)
                     .await?

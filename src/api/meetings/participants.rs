@@ -26,7 +26,6 @@ impl Kind for Participants {
     const ITEM: Item = Item {
         resource: Resource::Participant,
         table: Table::Participants,
-        path: "/v1/participants",
         route: "/v1/participants/{id}",
         added_at: "/v1/meetings/{id}/participants",
     };

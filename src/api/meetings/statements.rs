@@ -29,7 +29,6 @@ impl Kind for Statements {
     const ITEM: Item = Item {
         resource: Resource::Statement,
         table: Table::Statements,
-        path: "/v1/statements",
         route: "/v1/statements/{id}",
         added_at: "/v1/meetings/{id}/statements",
     };
