@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum_client_ip::ClientIpSource;
 use chancery::config::{
-    DEFAULT_MAX_EXPENSIVE_PER_CLIENT, DEFAULT_MAX_EXPENSIVE_REQUESTS, DEFAULT_RATE_LIMIT_PER_IP,
-    DEFAULT_RATE_LIMIT_PER_KEY, ImportLimits, Settings,
+    DEFAULT_CACHE_BYTES, DEFAULT_MAX_EXPENSIVE_PER_CLIENT, DEFAULT_MAX_EXPENSIVE_REQUESTS,
+    DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_KEY, ImportLimits, Settings,
 };
 use chancery::domain::vocabulary::{Mode, Scope};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -127,6 +127,9 @@ pub struct ServeArgs {
     /// running at once; more are answered 429.
     #[arg(long, env = "CHANCERY_MAX_EXPENSIVE_PER_CLIENT", default_value_t = DEFAULT_MAX_EXPENSIVE_PER_CLIENT as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_expensive_per_client: u64,
+    /// Memory for rendered answers kept between requests, in MiB; 0 turns the cache off.
+    #[arg(long, env = "CHANCERY_CACHE_MIB", default_value_t = DEFAULT_CACHE_BYTES / (1024 * 1024))]
+    pub cache_mib: u64,
     /// Imports (`POST /v1/import`) running at once on this instance; more are answered 503.
     #[arg(long, env = "CHANCERY_MAX_CONCURRENT_IMPORTS", default_value_t = ImportLimits::DEFAULT.concurrent as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_concurrent_imports: u64,
@@ -179,6 +182,7 @@ impl ServeArgs {
                 idle_timeout: Duration::from_secs(self.import_idle_timeout),
                 min_bytes_per_second: self.import_min_bytes_per_second,
             },
+            cache_bytes: self.cache_mib.saturating_mul(1024 * 1024),
         }
     }
 

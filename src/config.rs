@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_expensive_requests: usize,
     pub max_expensive_per_client: usize,
     pub imports: ImportLimits,
+    /// Memory for rendered answers (`http::cache`), in bytes; 0 turns the cache off.
+    pub cache_bytes: u64,
 }
 
 impl Default for Settings {
@@ -57,9 +59,13 @@ impl Default for Settings {
             max_expensive_requests: DEFAULT_MAX_EXPENSIVE_REQUESTS,
             max_expensive_per_client: DEFAULT_MAX_EXPENSIVE_PER_CLIENT,
             imports: ImportLimits::DEFAULT,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
+
+/// Memory for rendered answers, by default: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Expensive reads running at once on one instance, by default.
 pub const DEFAULT_MAX_EXPENSIVE_REQUESTS: usize = 6;

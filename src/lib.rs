@@ -42,12 +42,21 @@ pub struct AppState {
     pub cost_limits: Arc<http::cost::CostLimits>,
     /// Places for imports running at once.
     pub imports: Arc<tokio::sync::Semaphore>,
+    /// Rendered answers, when the settings give them memory.
+    pub cache: Option<Arc<http::cache::Cache>>,
 }
 
 impl AppState {
-    /// One database for everything.
+    /// One database for everything. Within a Tokio runtime, the cache starts
+    /// listening for changes on `db` (outside one it stays off).
     pub fn new(db: PgPool, settings: Settings) -> Self {
+        let cache = http::cache::Cache::new(settings.cache_bytes)
+            .filter(|_| tokio::runtime::Handle::try_current().is_ok());
+        if let Some(cache) = &cache {
+            cache.start(db.clone());
+        }
         AppState {
+            cache,
             db,
             replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),
@@ -111,6 +120,11 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::cost::guard,
+        ))
+        // Outside the cost guard: an answer from memory is not an expensive read.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::cache::answer,
         ));
     let api = observed(api, &state).layer(capacity);
     let probes = api::system::routes()

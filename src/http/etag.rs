@@ -21,7 +21,12 @@ pub fn of_version(version: i32) -> String {
 
 /// The tag of a representation: the first 128 bits of its SHA-256, in hex, quoted.
 pub fn of(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
+    of_bytes(body.as_bytes())
+}
+
+/// The tag of a representation given as bytes.
+pub fn of_bytes(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }

@@ -3,6 +3,7 @@
 //! connection-level server.
 
 pub mod access;
+pub mod cache;
 pub mod cost;
 pub mod error;
 pub mod etag;

@@ -122,11 +122,18 @@ impl Replica {
 /// token; then the primary.
 pub struct ReadPool(pub PgPool);
 
+/// Marks a request whose reads must run on the primary (see `http::cache`).
+#[derive(Clone, Copy)]
+pub struct PrimaryOnly;
+
 impl FromRequestParts<AppState> for ReadPool {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token(&parts.headers)?;
+        if parts.extensions.get::<PrimaryOnly>().is_some() {
+            return Ok(ReadPool(state.db.clone()));
+        }
         Ok(ReadPool(match &state.replica {
             Some(replica) => replica.choose(&state.db, token).await,
             None => state.db.clone(),

@@ -1,5 +1,6 @@
 //! Metrics in Prometheus text format: requests by route, method and status, their
-//! latency, requests in flight, the database pools, and imports.
+//! latency, requests in flight, the database pools, imports, and the cache of answers
+//! (lookups by result, bytes kept, whether it listens).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -81,6 +82,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
     record_pool("primary", &state.db);
     if let Some(replica) = &state.replica {
         record_pool("replica", replica.pool());
+    }
+    if let Some(cache) = &state.cache {
+        metrics::gauge!("cache_bytes").set(cache.weighted_size() as f64);
+        metrics::gauge!("cache_listening").set(if cache.is_listening() { 1.0 } else { 0.0 });
+        metrics::gauge!("cache_listens").set(cache.listens() as f64);
     }
     (
         [(

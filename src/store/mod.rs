@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod items;
 pub mod keys;
 pub mod meetings;
+pub mod notifications;
 pub mod pagination;
 pub mod participants;
 pub mod people;

@@ -261,18 +261,7 @@ impl TestApp {
     }
 
     async fn respond(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse {
-            status,
-            headers,
-            text,
-            json,
-        }
+        respond(&self.router, request).await
     }
 
     /// Follows `next_cursor` to the end, returning every item's id in order.
@@ -395,6 +384,57 @@ impl Drop for TestApp {
             });
         })
         .join();
+    }
+}
+
+/// What `router` answers to `request`, read whole.
+pub async fn respond(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// Sends a request, with a JSON body when there is one, to any router: for tests that
+/// run more than one application.
+pub async fn send_to(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> TestResponse {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    respond(router, request.body(body).unwrap()).await
+}
+
+/// Waits up to 30 s for `check` to hold, naming `what` if it never does.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -63,6 +63,9 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
     // app's, so only its presence is asserted.
     assert!(has("http_requests_in_flight "), "{text}");
     assert!(!has(r#"pool="replica""#), "no replica, no replica series");
+    assert!(has(r#"cache_lookups_total{result="#), "{text}");
+    assert!(has("cache_bytes "), "{text}");
+    assert!(has("cache_listening "), "{text}");
 }
 
 #[tokio::test]

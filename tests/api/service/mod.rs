@@ -1,5 +1,6 @@
 //! The service around the records: errors, hostile input, limits, processes, the database, layers.
 
+mod cache;
 mod connections;
 mod errors;
 mod faults;

@@ -5,19 +5,15 @@
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use axum::http::Method;
+use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgPool};
-use tower::ServiceExt;
 
 use crate::common::cluster::Cluster;
-use crate::common::free_port;
+use crate::common::{eventually, free_port, send_to as send};
 use chancery::domain::vocabulary::Scope;
 use chancery::store::db;
 use chancery::store::keys;
@@ -60,58 +56,6 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
     Some(answer)
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    json: Value,
-    text: String,
-}
-
-async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Answer {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let body = match body {
-        Some(body) => {
-            request = request.header("content-type", "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn scalar<T>(pool: &PgPool, sql: &'static str) -> T
@@ -171,9 +115,12 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
     assert!(scalar::<bool>(&replica, "SELECT pg_is_in_recovery()").await);
     assert!(!scalar::<bool>(&primary, "SELECT pg_is_in_recovery()").await);
 
-    let app = chancery::app(
-        AppState::new(primary.clone(), Settings::default()).with_replica(replica.clone()),
-    );
+    // The cache is off here: answers it keeps are rendered on the primary (below).
+    let uncached = Settings {
+        cache_bytes: 0,
+        ..Settings::default()
+    };
+    let app = chancery::app(AppState::new(primary.clone(), uncached).with_replica(replica.clone()));
     let ready = send(&app, Method::GET, "/ready", &[], None).await;
     assert_eq!(ready.status, 200, "{}", ready.text);
     assert_eq!(ready.json["primary"], "ready");
@@ -247,6 +194,16 @@ async fn reads_come_from_the_replica_writes_go_to_the_primary() {
         "{}",
         listed.text
     );
+
+    // With the cache on, what it keeps is rendered on the primary, so a plain read
+    // sees the write although the replica has not replayed it.
+    let state = AppState::new(primary.clone(), Settings::default()).with_replica(replica.clone());
+    let cache = state.cache.clone().expect("the cache is on by default");
+    let cached = chancery::app(state);
+    eventually("the cache listens", async || cache.is_listening()).await;
+    let plain = send(&cached, Method::GET, &uri, &[], None).await;
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    drop(cached);
 
     // A token that is not one is refused, naming the header.
     for bad in ["yesterday", "0/XYZ", "1/2/3"] {
