@@ -174,6 +174,7 @@ async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow
         "chancery is serving"
     );
     tokio::spawn(sweep_idempotency_keys(pool.clone()));
+    tokio::spawn(compact_meeting_counts(pool.clone()));
     server::serve(listener, chancery::app(state), limits, shutdown_signal()).await;
     pool.close().await;
     tracing::info!("stopped");
@@ -216,6 +217,18 @@ async fn sweep_idempotency_keys(pool: PgPool) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "could not delete expired idempotency keys"),
+        }
+    }
+}
+
+/// Folds the kept meeting counts every minute, so that a count reads few rows however
+/// many meetings were written since.
+async fn compact_meeting_counts(pool: PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(error) = chancery::store::stats::compact(&pool).await {
+            tracing::warn!(%error, "could not fold the kept meeting counts");
         }
     }
 }

@@ -46,6 +46,10 @@ async fn meetings(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResul
         "year, month, country, kind, topic",
         stats::meeting_grouping,
     )?;
+    // Every meeting's counts are kept as meetings are written.
+    if filters.is_unfiltered() {
+        return Ok(JsonText(stats::kept_meeting_counts(&db, grouping).await?));
+    }
     Ok(JsonText(
         stats::counts(&db, grouping, |sql| filters.push_conditions(sql)).await?,
     ))

@@ -65,6 +65,11 @@ impl MeetingFilters {
         self.push_filters(sql, true)
     }
 
+    /// Whether no filter narrows the meetings.
+    pub fn is_unfiltered(&self) -> bool {
+        self.country.is_empty() && self.only_countries()
+    }
+
     /// Whether countries are the only filter.
     fn only_countries(&self) -> bool {
         self.person.is_none()

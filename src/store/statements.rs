@@ -196,6 +196,9 @@ impl crate::store::pagination::Listed for StatementFilters {
     const LIST: &'static str = "statements";
 }
 
+/// How many of the newest matching statements a search ranks.
+pub const SEARCH_CANDIDATES: i64 = 1000;
+
 /// Where the last page ended: by rank when searching, by meeting date otherwise.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -224,9 +227,10 @@ impl StatementFilters {
         }
     }
 
-    /// Best match first. The matches are ranked and cut to a page on the statements
-    /// alone; only the page's rows are then joined to their meetings, so a search that
-    /// matches many statements never joins them all.
+    /// Best match first among the newest [`SEARCH_CANDIDATES`] matches (every match,
+    /// when there are no more): a query that matches half the corpus ranks a bounded
+    /// set rather than reading every match. The candidates are ranked and cut to a page
+    /// on the statements alone; only the page's rows are then joined to their meetings.
     fn push_search_page(
         &self,
         sql: &mut QueryBuilder<Postgres>,
@@ -240,17 +244,20 @@ impl StatementFilters {
         sql.push(
             ", 'StartSel=«, StopSel=», MaxFragments=2, MinWords=8, MaxWords=30'),
                         'rank', hit.rank))::text, hit.rank, m.date, s.position, s.id
-             FROM (SELECT s.id, ts_rank(s.search, ",
+             FROM (SELECT c.id, ts_rank(c.search, ",
         );
         q.push_tsquery(sql);
-        sql.push(") AS rank FROM statements s WHERE s.search @@ ");
+        sql.push(") AS rank FROM (SELECT s.id, s.search FROM statements s WHERE s.search @@ ");
         q.push_tsquery(sql);
         self.push_conditions(sql, false);
+        sql.push(" ORDER BY s.id DESC LIMIT ")
+            .push_bind(SEARCH_CANDIDATES)
+            .push(") c");
         match after {
             Some(StatementKey::Ranked(rank, id)) => {
-                sql.push(" AND (ts_rank(s.search, ");
+                sql.push(" WHERE (ts_rank(c.search, ");
                 q.push_tsquery(sql);
-                sql.push("), s.id) < (")
+                sql.push("), c.id) < (")
                     .push_bind(rank)
                     .push("::real, ")
                     .push_bind(id)

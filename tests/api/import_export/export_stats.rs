@@ -233,3 +233,105 @@ async fn bom_true_starts_the_csv_with_a_byte_order_mark_for_excel() {
         "{problem}"
     );
 }
+
+/// The counts kept as meetings are written (every meeting, no filter) agree with the
+/// counts of the meetings themselves (a filter that keeps them all) through every
+/// kind of write, and after they are folded together.
+#[tokio::test]
+async fn kept_counts_agree_with_the_meetings() {
+    let app = TestApp::spawn().await;
+    let groupings = ["year", "month", "kind", "country", "topic"];
+    let agree = async |when: &str| {
+        for grouping in groupings {
+            let kept = app
+                .get(&format!("/v1/stats/meetings?group_by={grouping}"))
+                .await;
+            let counted = app
+                .get(&format!(
+                    "/v1/stats/meetings?group_by={grouping}&from=0001-01-01"
+                ))
+                .await;
+            assert_eq!(kept.ok(200), counted.ok(200), "{grouping} {when}");
+        }
+    };
+    agree("with no meetings").await;
+    app.create_meeting(&seed_meeting()).await;
+    let mut ids = Vec::new();
+    for (n, (date, countries)) in [
+        ("2010-05-05", vec!["CUB", "RUS"]),
+        ("2010-06-01", vec!["FRA"]),
+        ("1975-01-31", vec!["SUN", "USA"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut doc = meeting(&format!("Talks {n}"), date, &countries);
+        doc["topics"] = json!(["trade", "energy"]);
+        doc["kind"] = json!("bilateral");
+        ids.push(
+            app.create_meeting(&doc).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    agree("after creates").await;
+
+    // A new date, kind and topics; a new participant's country; a delete.
+    app.patch(
+        &format!("/v1/meetings/{}", ids[0]),
+        &json!({"date": "2011-02-03", "kind": "summit", "topics": ["security"]}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &format!("/v1/meetings/{}/participants", ids[1]),
+        &json!({"name": "A Minister", "country": "DEU"}),
+    )
+    .await
+    .ok(201);
+    app.delete(&format!("/v1/meetings/{}", ids[2])).await;
+    agree("after changes").await;
+
+    // An import writes many meetings in a statement.
+    let lines = (0..20)
+        .map(|n| {
+            meeting(
+                &format!("Imported {n}"),
+                &format!("199{}-01-01", n % 10),
+                &["CHN", "IND"],
+            )
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let auth = format!("Bearer {}", app.write_key);
+    let imported = app
+        .send(
+            axum::http::Method::POST,
+            "/v1/import",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/x-ndjson"),
+            ],
+            lines.into_bytes(),
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    agree("after an import").await;
+
+    let folded = chancery::store::stats::compact(&app.db).await.unwrap();
+    assert!(folded > 0);
+    agree("once folded").await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM meeting_counts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let keys: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT DISTINCT dimension, key FROM meeting_counts) k",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(rows, keys, "one row per key once folded");
+}
