@@ -328,10 +328,11 @@ pub async fn answer(State(state): State<AppState>, request: Request, next: Next)
     let Some(kind) = kind_of(request.uri()) else {
         return next.run(request).await;
     };
-    if wants_fresh(request.headers()) {
-        return next.run(request).await;
-    }
-    let cache = state.cache.as_ref().filter(|cache| cache.is_listening());
+    // A request asking for the database is answered from it, and not kept.
+    let cache = state
+        .cache
+        .as_ref()
+        .filter(|cache| cache.is_listening() && !wants_fresh(request.headers()));
     let key = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_owned(),
         |pq| pq.as_str().to_owned(),
@@ -342,7 +343,7 @@ pub async fn answer(State(state): State<AppState>, request: Request, next: Next)
         metrics::counter!("cache_lookups_total", "result" => "hit").increment(1);
         return respond(request.headers(), &answer);
     }
-    metrics::counter!("cache_lookups_total", "result" => if cache.is_some() { "miss" } else { "off" })
+    metrics::counter!("cache_lookups_total", "result" => if cache.is_some() { "miss" } else { "bypass" })
         .increment(1);
     let marker = cache.map(|cache| cache.marker(&kind));
     let condition = request.headers().get(header::IF_NONE_MATCH).cloned();

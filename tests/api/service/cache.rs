@@ -231,6 +231,16 @@ async fn lists_and_counts_answer_304_while_nothing_changed() {
             assert_eq!(again.status, 304, "{uri} with cache of {cache_bytes}");
             assert_eq!(again.headers["etag"], tag.as_str());
             assert!(again.text.is_empty());
+            // From the database too, the answer is tagged and the condition applied.
+            let fresh = app
+                .send(
+                    Method::GET,
+                    uri,
+                    &[("if-none-match", &tag), ("cache-control", "no-cache")],
+                    Vec::new(),
+                )
+                .await;
+            assert_eq!(fresh.status, 304, "{uri} from the database");
             let other = app
                 .send(
                     Method::GET,
