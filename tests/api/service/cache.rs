@@ -101,14 +101,14 @@ async fn a_write_through_one_instance_is_seen_on_another() {
     )
     .await;
     assert_eq!(read.ok(200)["title"], "Talks in Havana, second day");
-    // Without it, B has heard the change by the time a client could ask again.
+    // Without it, B hears the change within milliseconds (seconds on a loaded machine).
     let written = Instant::now();
     eventually("B hears A's write", async || {
         get(&b, &doc).await["title"] == "Talks in Havana, second day"
     })
     .await;
     assert!(
-        written.elapsed().as_secs_f64() < 1.0,
+        written.elapsed().as_secs_f64() < 5.0,
         "{:?}",
         written.elapsed()
     );
