@@ -154,12 +154,15 @@ pub async fn for_update(conn: &mut PgConnection, id: Uuid) -> ApiResult<serde_js
 pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> ApiResult<()> {
     let aliases: Vec<&str> = input.aliases.iter().map(Name::as_str).collect();
     sqlx::query(
-        "UPDATE people SET name = $2, aliases = $3, country = $4, updated_at = now() WHERE id = $1",
+        "UPDATE people SET name = $2, aliases = $3, country = $4, born = $5, died = $6, updated_at = now()
+         WHERE id = $1",
     )
     .bind(id)
     .bind(input.name.as_str())
     .bind(aliases)
     .bind(input.country.map(|c| c.as_str()))
+    .bind(input.born.map(|d| d.to_string()))
+    .bind(input.died.map(|d| d.to_string()))
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM person_identifiers WHERE person_id = $1")
@@ -177,4 +180,15 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> A
         .await?;
     }
     Ok(())
+}
+
+/// Locks person `id` (`FOR NO KEY UPDATE`, so rows referring to them can still be
+/// written) while one of their roles is added; 404 when there is none.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> ApiResult<()> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM people WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(|_| ()).ok_or(ApiError::NotFound("person"))
 }

@@ -70,6 +70,11 @@ async fn people_answer_as_documented() {
         );
         c.patch(&person_uri, &invalid).await.problem(422);
     }
+    let history = c.get(&format!("{person_uri}/history")).await;
+    assert_eq!(history.ok(200)["items"][0]["resource"], "person");
+    c.get(&format!("/v1/people/{UNKNOWN_ID}/history"))
+        .await
+        .problem(404);
     c.patch(
         &format!("/v1/people/{UNKNOWN_ID}"),
         &json!({"name": "Nobody"}),
