@@ -104,12 +104,13 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             }
         }
         Command::Import(args) => {
-            let report = import::import_file(&pool, &args.file, args.mode, |result| {
-                if let import::LineResult::Failed { line, error } = result {
-                    eprintln!("line {line}: {error}");
-                }
-            })
-            .await?;
+            let report =
+                import::import_file(&pool, &args.file, args.collection, args.mode, |result| {
+                    if let import::LineResult::Failed { line, error } = result {
+                        eprintln!("line {line}: {error}");
+                    }
+                })
+                .await?;
             let totals = &report.totals;
             println!(
                 "{} lines: {} created, {} updated, {} unchanged, {} failed",

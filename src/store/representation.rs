@@ -244,19 +244,32 @@ pub const PERSON_FOR_UPDATE: &str = concat!(
 
 /// Person `pe` as a line of the people export, which the people import takes: no ids,
 /// no counts, their roles in order.
-pub const PERSON_RECORD: &str = concat!(
-    "json_build_object(
-        'name', pe.name,
-        'aliases', pe.aliases,
-        'country', pe.country,
-        'identifiers', ",
-    person_identifiers!(),
-    ",
-        'born', pe.born,
-        'died', pe.died,
-        'roles', coalesce((SELECT json_agg(json_build_object(",
-    role_fields!(),
-    ") ORDER BY r.position, r.id) FROM roles r WHERE r.person_id = pe.id), '[]'))"
+macro_rules! person_record {
+    () => {
+        concat!(
+            "json_build_object(
+            'name', pe.name,
+            'aliases', pe.aliases,
+            'country', pe.country,
+            'identifiers', ",
+            person_identifiers!(),
+            ",
+            'born', pe.born,
+            'died', pe.died,
+            'roles', coalesce((SELECT json_agg(json_build_object(",
+            role_fields!(),
+            ") ORDER BY r.position, r.id) FROM roles r WHERE r.person_id = pe.id), '[]'))"
+        )
+    };
+}
+
+pub const PERSON_RECORD: &str = person_record!();
+
+/// Person `$1` as a line of the people export, as jsonb.
+pub const PERSON_RECORD_BY_ID: &str = concat!(
+    "SELECT (",
+    person_record!(),
+    ")::jsonb FROM people pe WHERE pe.id = $1"
 );
 
 /// Role `r` as the roles list shows it, with its person `pe`, as jsonb that is still

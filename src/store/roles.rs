@@ -144,11 +144,11 @@ impl pagination::Listed for RoleFilters {
     const LIST: &'static str = "roles";
 }
 
-/// A filter text compared whole (`title`, `organization`, a meeting's `role`): trimmed,
-/// 1 to 500 characters, or a 400 naming `parameter`.
+/// A filter text compared whole (`title`, `organization`, a meeting's `role`): 1 to 500
+/// characters as sent, not only white space, or a 400 naming `parameter`; trimmed.
 pub fn whole_text(parameter: &str, text: &str) -> ApiResult<String> {
     let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 500 {
+    if trimmed.is_empty() || text.chars().count() > 500 {
         return Err(ApiError::BadRequest(format!(
             "invalid query parameter `{parameter}`: give 1 to 500 characters"
         )));
