@@ -87,3 +87,27 @@ CREATE INDEX changes_person ON changes (person_id, id) WHERE person_id IS NOT NU
 ALTER TABLE changes DROP CONSTRAINT change_resource_known;
 ALTER TABLE changes ADD CONSTRAINT change_resource_known
     CHECK (resource IN ('meeting', 'participant', 'statement', 'agreement', 'person', 'role'));
+
+-- A meeting's document shows its participants' roles, read when it is read, so its
+-- ETag must change when one of their roles does: each person counts the changes to
+-- their roles, and a meeting's tag adds its participants' counts to its version.
+ALTER TABLE people ADD COLUMN roles_version bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION roles_changed() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE people SET roles_version = roles_version + 1
+     WHERE id IN (SELECT DISTINCT person_id FROM changed_roles);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER roles_counted_on_insert AFTER INSERT ON roles
+    REFERENCING NEW TABLE AS changed_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_changed();
+CREATE TRIGGER roles_counted_on_update AFTER UPDATE ON roles
+    REFERENCING NEW TABLE AS changed_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_changed();
+CREATE TRIGGER roles_counted_on_delete AFTER DELETE ON roles
+    REFERENCING OLD TABLE AS changed_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_changed();

@@ -309,7 +309,24 @@ pub const SUMMARY: &str = concat!(
     'version', m.version)"
 );
 
-/// The whole document of meeting `$1`, and its version.
+/// How many times the roles of meeting `m`'s participants' people have changed, all
+/// told: what the document's `roles_held` depend on besides the meeting.
+macro_rules! roles_stamp {
+    () => {
+        "(SELECT coalesce(sum(pe.roles_version), 0)::bigint
+            FROM participants p JOIN people pe ON pe.id = p.person_id
+           WHERE p.meeting_id = m.id)"
+    };
+}
+
+/// Meeting `$1`'s version and roles stamp (see `roles_stamp!`): what its `ETag` says.
+pub const STAMP_QUERY: &str = concat!(
+    "SELECT m.version, ",
+    roles_stamp!(),
+    " FROM meetings m WHERE m.id = $1"
+);
+
+/// The whole document of meeting `$1`, its version and its roles stamp.
 pub const DOCUMENT_QUERY: &str = concat!(
     "SELECT json_build_object(
         'id', m.id, ",
@@ -338,7 +355,9 @@ pub const DOCUMENT_QUERY: &str = concat!(
         'created_at', m.created_at,
         'updated_at', m.updated_at,
         'version', m.version)::text,
-        m.version
+        m.version, ",
+    roles_stamp!(),
+    "
      FROM meetings m WHERE m.id = $1"
 );
 

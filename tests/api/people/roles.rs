@@ -36,7 +36,11 @@ fn bonsal_in_havana() -> Value {
 #[tokio::test]
 async fn roles_are_added_read_edited_and_removed() {
     let app = TestApp::spawn().await;
-    let (bonsal, _) = person(&app, "Philip Wilson Bonsal", "USA", "1959-06-01").await;
+    let (bonsal, meeting) = person(&app, "Philip Wilson Bonsal", "USA", "1959-06-01").await;
+    let meeting_uri = format!("/v1/meetings/{meeting}");
+    let before = app.get(&meeting_uri).await;
+    let tag = before.headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(before.ok(200)["participants"][0]["roles_held"], json!([]));
 
     let created = app
         .post(&format!("/v1/people/{bonsal}/roles"), &bonsal_in_havana())
@@ -51,6 +55,61 @@ async fn roles_are_added_read_edited_and_removed() {
     assert_eq!(role["started_on"], "1959-03");
     assert_eq!(role["posted_to"], "CUB");
     assert_eq!(role["person_id"], bonsal.as_str());
+
+    // The meeting's document shows the role now, so its tag has changed with it.
+    let after = app
+        .send(
+            axum::http::Method::GET,
+            &meeting_uri,
+            &[("if-none-match", &tag)],
+            Vec::new(),
+        )
+        .await;
+    let held = &after.ok(200)["participants"][0]["roles_held"][0];
+    assert_eq!(
+        held["title"],
+        "Ambassador Extraordinary and Plenipotentiary"
+    );
+    assert_eq!(held["posted_to"], "CUB");
+    assert_eq!(held["certain"], true);
+    let new_tag = after.headers["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_tag, tag);
+    let unchanged = app
+        .send(
+            axum::http::Method::GET,
+            &meeting_uri,
+            &[("if-none-match", &new_tag)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(unchanged.status, 304);
+    let auth = format!("Bearer {}", app.write_key);
+    let stale = app
+        .send(
+            axum::http::Method::PATCH,
+            &meeting_uri,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/merge-patch+json"),
+                ("if-match", &tag),
+            ],
+            br#"{"summary": "Talks."}"#.to_vec(),
+        )
+        .await;
+    stale.problem(412);
+    let current = app
+        .send(
+            axum::http::Method::PATCH,
+            &meeting_uri,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/merge-patch+json"),
+                ("if-match", &new_tag),
+            ],
+            br#"{"summary": "Talks."}"#.to_vec(),
+        )
+        .await;
+    current.ok(200);
 
     let shown = app.get(&format!("/v1/people/{bonsal}")).await;
     assert_eq!(shown.ok(200)["roles"], json!([role.clone()]));
