@@ -156,33 +156,38 @@ pub fn whole_text(parameter: &str, text: &str) -> ApiResult<String> {
     Ok(trimmed.to_owned())
 }
 
+/// The days a roles filter asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Days {
+    Any,
+    Span(Option<NaiveDate>, Option<NaiveDate>),
+    Nothing,
+}
+
 /// The key a role is listed by: the first day it may have started (the first day there
 /// is, when nothing says), then its id. `roles_sort` indexes it.
 const SORT_KEY: &str = "coalesce(lower(r.held), DATE '0001-01-01')";
 
 impl RoleFilters {
-    /// Which days the filters ask about, as a range; `None` for any day.
-    fn days(&self) -> ApiResult<Option<(Option<NaiveDate>, Option<NaiveDate>)>> {
-        match (self.on, self.from, self.to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(ApiError::BadRequest(
-                "invalid query parameter `on`: give `on` for one day, or `from` and `to` for a span, not both"
-                    .into(),
-            )),
-            (Some(FilterDate(day)), None, None) => Ok(Some((Some(day), Some(day)))),
-            (None, Some(FilterDate(from)), Some(FilterDate(to))) if from > to => {
-                Err(ApiError::BadRequest(
-                    "invalid query parameter `to`: it is before `from`".into(),
-                ))
-            }
-            (None, None, None) => Ok(None),
-            (None, from, to) => Ok(Some((from.map(|d| d.0), to.map(|d| d.0)))),
+    /// Which days the filters ask about: any day, the days from the first to the
+    /// last (either open), or none (`on` outside `from`..`to`, or `from` after `to`).
+    fn days(&self) -> Days {
+        let first = self.on.max(self.from).map(|d| d.0);
+        let last = match (self.on, self.to) {
+            (Some(on), Some(to)) => Some(on.min(to).0),
+            (on, to) => on.or(to).map(|d| d.0),
+        };
+        match (first, last) {
+            (None, None) => Days::Any,
+            (Some(first), Some(last)) if first > last => Days::Nothing,
+            (first, last) => Days::Span(first, last),
         }
     }
 
     /// Pushes the query for one page of `GET /v1/roles`, after the cursor if any: rows
     /// of (item JSON, sort key, id), one more than the page size.
     pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        let days = self.days()?;
+        let days = self.days();
         let after: Option<(NaiveDate, Uuid)> = self
             .cursor
             .as_deref()
@@ -193,18 +198,18 @@ impl RoleFilters {
             .push(", 'certain', ");
         match days {
             // One day: the role was certainly held on it.
-            Some((Some(from), Some(to))) if from == to => {
+            Days::Span(Some(from), Some(to)) if from == to => {
                 sql.push("r.surely_held @> ").push_bind(from).push("::date");
             }
             // A span: the role was certainly held on some day of it.
-            Some((from, to)) => {
+            Days::Span(from, to) => {
                 sql.push("r.surely_held && daterange(")
                     .push_bind(from)
                     .push("::date, ")
                     .push_bind(to)
                     .push("::date, '[]')");
             }
-            None => {
+            Days::Any | Days::Nothing => {
                 sql.push("true");
             }
         }
@@ -212,17 +217,20 @@ impl RoleFilters {
             .push(SORT_KEY)
             .push(", r.id FROM roles r JOIN people pe ON pe.id = r.person_id WHERE true");
         match days {
-            Some((Some(from), Some(to))) if from == to => {
+            Days::Span(Some(from), Some(to)) if from == to => {
                 sql.push(" AND r.held @> ").push_bind(from).push("::date");
             }
-            Some((from, to)) => {
+            Days::Span(from, to) => {
                 sql.push(" AND r.held && daterange(")
                     .push_bind(from)
                     .push("::date, ")
                     .push_bind(to)
                     .push("::date, '[]')");
             }
-            None => {}
+            Days::Nothing => {
+                sql.push(" AND false");
+            }
+            Days::Any => {}
         }
         if let Some(country) = self.posted_to {
             sql.push(" AND r.posted_to = ").push_bind(country.as_str());

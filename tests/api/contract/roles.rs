@@ -137,9 +137,18 @@ async fn roles_answer_as_documented() {
     ))
     .await
     .ok(200);
-    c.get("/v1/roles?on=2021-10-12&from=2021-01-01")
-        .await
-        .problem(400);
+    // `on` outside `from`..`to`, or `from` after `to`: no day, so no role.
+    for empty in [
+        "on=2021-10-12&from=2022-01-01",
+        "from=2022-01-01&to=2021-01-01",
+    ] {
+        let answer = c.get(&format!("/v1/roles?{empty}")).await;
+        assert_eq!(answer.ok(200)["items"], json!([]));
+    }
+    let within = c
+        .get("/v1/roles?on=2021-10-12&from=2021-01-01&to=2021-12-31")
+        .await;
+    assert_eq!(within.ok(200)["items"][0]["certain"], false);
     c.get("/v1/roles?kind=king").await.problem(400);
     c.get("/v1/roles?title=%20").await.problem(400);
 
