@@ -58,7 +58,17 @@ async fn people_answer_as_documented() {
     )
     .await
     .problem(409);
-    for invalid in [json!({"meeting_count": 3}), json!({"name": null})] {
+    let dated = c
+        .patch(&person_uri, &json!({"born": "1960-04", "died": null}))
+        .await;
+    assert_eq!(dated.ok(200)["born"], "1960-04");
+    assert_eq!(dated.json["roles"], json!([]));
+    for invalid in [
+        json!({"meeting_count": 3}),
+        json!({"name": null}),
+        json!({"born": "1960-13"}),
+        json!({"roles": []}),
+    ] {
         assert!(
             !c.body_accepted(
                 Method::PATCH,
