@@ -10,7 +10,7 @@ use chancery::config::{
     DEFAULT_CACHE_BYTES, DEFAULT_MAX_EXPENSIVE_PER_CLIENT, DEFAULT_MAX_EXPENSIVE_REQUESTS,
     DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_KEY, ImportLimits, Settings,
 };
-use chancery::domain::vocabulary::{Mode, Scope};
+use chancery::domain::vocabulary::{Collection, Mode, Scope};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -71,7 +71,7 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Import NDJSON meeting documents, one per line.
+    /// Import NDJSON, one meeting document (or, with `--type people`, one person) per line.
     Import(ImportArgs),
     /// Fill an empty database with a synthetic corpus, for benchmarks.
     Generate(GenerateArgs),
@@ -225,11 +225,22 @@ pub enum KeysCommand {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// NDJSON file of meeting documents; `-` reads standard input.
+    /// NDJSON file, one record per line; `-` reads standard input.
     pub file: PathBuf,
+    /// What each line holds: a meeting document, or a person with their roles.
+    #[arg(long = "type", value_parser = one_of(Collection::ALL, Collection::as_str, collection_help), default_value_t = Collection::Meetings)]
+    pub collection: Collection,
     /// `insert` refuses documents whose identifier is stored; `upsert` replaces them.
     #[arg(long, value_parser = one_of(Mode::ALL, Mode::as_str, mode_help), default_value_t = Mode::Insert)]
     pub mode: Mode,
+}
+
+/// What `--help` says of each collection.
+fn collection_help(collection: Collection) -> Option<&'static str> {
+    Some(match collection {
+        Collection::Meetings => "Meeting documents, as POST /v1/meetings takes them",
+        Collection::People => "People with their roles, in the shape of the pocom data set",
+    })
 }
 
 /// What `--help` says of each import mode.
@@ -308,6 +319,11 @@ mod tests {
             panic!("no import");
         };
         assert_eq!(args.mode, Mode::Insert);
+        assert_eq!(args.collection, Collection::Meetings);
+        let Ok(Command::Import(args)) = parse(&["import", "--type", "people", "-"]) else {
+            panic!("no people import");
+        };
+        assert_eq!(args.collection, Collection::People);
         for args in [
             &["keys", "create", "--scope", "Read", "--name", "n"][..],
             &["import", "--mode", "INSERT", "-"],

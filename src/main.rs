@@ -104,12 +104,13 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             }
         }
         Command::Import(args) => {
-            let report = import::import_file(&pool, &args.file, args.mode, |result| {
-                if let import::LineResult::Failed { line, error } = result {
-                    eprintln!("line {line}: {error}");
-                }
-            })
-            .await?;
+            let report =
+                import::import_file(&pool, &args.file, args.collection, args.mode, |result| {
+                    if let import::LineResult::Failed { line, error } = result {
+                        eprintln!("line {line}: {error}");
+                    }
+                })
+                .await?;
             let totals = &report.totals;
             println!(
                 "{} lines: {} created, {} updated, {} unchanged, {} failed",
@@ -131,13 +132,14 @@ async fn run(command: Command, database_args: &DatabaseArgs) -> anyhow::Result<(
             };
             let totals = corpus::generate(&pool, plan).await?;
             println!(
-                "{} meetings, {} participants, {} statements, {} agreements, {} people: \
+                "{} meetings, {} participants, {} statements, {} agreements, {} people, {} roles: \
                  loaded in {:.1} s, vacuumed and analyzed in {:.1} s",
                 totals.meetings,
                 totals.participants,
                 totals.statements,
                 totals.agreements,
                 totals.people,
+                totals.roles,
                 totals.loading.as_secs_f64(),
                 totals.analyzing.as_secs_f64()
             );

@@ -23,6 +23,7 @@ const CHUNK: u64 = 2_000;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Totals {
     pub people: u64,
+    pub roles: u64,
     pub meetings: u64,
     pub participants: u64,
     pub statements: u64,
@@ -103,6 +104,8 @@ async fn load(pool: &PgPool, plan: Plan) -> anyhow::Result<Totals> {
     let mut conn = pool.acquire().await?;
     let people = world.people_copy();
     copy(&mut conn, PEOPLE_COPY, people.as_bytes()).await?;
+    let (roles, role_count) = world.roles_copy();
+    copy(&mut conn, ROLES_COPY, roles.as_bytes()).await?;
     drop(conn);
 
     let next = Arc::new(AtomicU64::new(0));
@@ -139,6 +142,7 @@ async fn load(pool: &PgPool, plan: Plan) -> anyhow::Result<Totals> {
     }
     let mut totals = Totals {
         people: world.people.len() as u64,
+        roles: role_count,
         ..Totals::default()
     };
     while let Some(result) = workers.join_next().await {
@@ -191,23 +195,28 @@ fn quote(name: &str) -> String {
 }
 
 /// Turns off the triggers that keep derived tables, for the load.
-const TRIGGERS_OFF: [&str; 2] = [
+const TRIGGERS_OFF: [&str; 3] = [
     "ALTER TABLE meetings DISABLE TRIGGER USER",
     "ALTER TABLE participants DISABLE TRIGGER USER",
+    "ALTER TABLE roles DISABLE TRIGGER USER",
 ];
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 5] = [
-    "ANALYZE meetings, participants, people",
+const TRIGGERS_ON: [&str; 7] = [
+    "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
+    // What the roles trigger counts: each person's roles written once.
+    "UPDATE people pe SET roles_version = 1 WHERE EXISTS (SELECT 1 FROM roles r WHERE r.person_id = pe.id)",
     "ALTER TABLE meetings ENABLE TRIGGER USER",
     "ALTER TABLE participants ENABLE TRIGGER USER",
+    "ALTER TABLE roles ENABLE TRIGGER USER",
 ];
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "people",
+    "roles",
     "meetings",
     "meeting_country_pairs",
     "meeting_participant_summaries",
@@ -228,6 +237,8 @@ async fn copy(conn: &mut PgConnection, statement: &str, data: &[u8]) -> anyhow::
 }
 
 const PEOPLE_COPY: &str = "COPY people (id, name, country) FROM STDIN";
+const ROLES_COPY: &str = "COPY roles (id, person_id, title, kind, serves, posted_to, organization, \
+    appointed_on, started_on, ended_on, end_note, source, position) FROM STDIN";
 const MEETINGS_COPY: &str = "COPY meetings (id, title, summary, kind, date, end_date, city, \
     location_country, lat, lon, host_country, countries, topics) FROM STDIN";
 const SOURCES_COPY: &str =
@@ -347,6 +358,74 @@ impl World {
             );
         }
         out
+    }
+
+    /// The people's offices: most people hold one to three in turn, over the years the
+    /// meetings span, some with dates known only to the month or the year, or not at
+    /// all, as sources give them. Rows in COPY text format, and how many.
+    fn roles_copy(&self) -> (String, u64) {
+        let mut rng = StdRng::seed_from_u64(self.plan.seed ^ 0x5EED_0F0F_F1CE);
+        let mut out = String::with_capacity(self.people.len() * 200);
+        let mut count = 0;
+        let span = LAST_DAY.signed_duration_since(FIRST_DAY).num_days() as u64;
+        for (index, person) in self.people.iter().enumerate() {
+            let held = [0, 1, 1, 1, 2, 2, 3][rng.random_range(0..7)];
+            let mut start = FIRST_DAY + Days::new(rng.random_range(0..span));
+            for position in 0..held {
+                let (title, kind) = pick(&mut rng, ROLE_TITLES);
+                let posted_to = (kind == "chief_of_mission").then(|| self.countries.draw(&mut rng));
+                let organization = match kind {
+                    "chief_of_mission_to_organization" => Some(pick(&mut rng, ORGANIZATIONS)),
+                    _ => None,
+                };
+                let end = start + Days::new(rng.random_range(200..2_500));
+                let partial = |rng: &mut StdRng, day: NaiveDate| -> Option<String> {
+                    match rng.random_range(0..20) {
+                        0 => None,
+                        1 => Some(day.format("%Y").to_string()),
+                        2 | 3 => Some(day.format("%Y-%m").to_string()),
+                        _ => Some(day.to_string()),
+                    }
+                };
+                let started_on = partial(&mut rng, start);
+                let ended_on = if end > LAST_DAY {
+                    None
+                } else {
+                    partial(&mut rng, end)
+                };
+                let appointed_on = (rng.random_range(0..3) > 0)
+                    .then(|| (start - Days::new(rng.random_range(10..90))).to_string());
+                let role = id(
+                    &mut rng,
+                    BASE_MILLIS + 5_000_000 + (index * 4 + position) as u64,
+                );
+                let position = position.to_string();
+                row(
+                    &mut out,
+                    &[
+                        &role.to_string(),
+                        &person.id.to_string(),
+                        title,
+                        kind,
+                        person.country,
+                        opt(posted_to),
+                        opt(organization),
+                        opt(appointed_on.as_deref()),
+                        opt(started_on.as_deref()),
+                        opt(ended_on.as_deref()),
+                        NULL,
+                        NULL,
+                        &position,
+                    ],
+                );
+                count += 1;
+                start = end + Days::new(rng.random_range(0..400));
+                if start > LAST_DAY {
+                    break;
+                }
+            }
+        }
+        (out, count)
     }
 
     fn chunk(&self, chunk: u64) -> Batch {
@@ -1131,6 +1210,29 @@ const CITIES: &[&str] = &[
     "Tashkent",
     "Ulaanbaatar",
     "Wellington",
+];
+
+/// Offices people hold, and their kinds.
+const ROLE_TITLES: &[(&str, &str)] = &[
+    ("Foreign Minister", "minister"),
+    ("Minister of Trade", "minister"),
+    ("Minister of Defence", "minister"),
+    ("Minister of Energy", "minister"),
+    ("Deputy Foreign Minister", "minister"),
+    ("Prime Minister", "head_of_government"),
+    ("President", "head_of_state"),
+    (
+        "Ambassador Extraordinary and Plenipotentiary",
+        "chief_of_mission",
+    ),
+    ("Chargé d’Affaires ad interim", "chief_of_mission"),
+    (
+        "Permanent Representative",
+        "chief_of_mission_to_organization",
+    ),
+    ("Secretary of State", "principal_officer"),
+    ("Under Secretary for Political Affairs", "principal_officer"),
+    ("Special Envoy", "other"),
 ];
 
 const FIRST_NAMES: &[&str] = &[

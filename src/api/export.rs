@@ -1,4 +1,5 @@
-//! Streaming every matching meeting out, as NDJSON documents or as CSV rows.
+//! Streaming every matching meeting out, as NDJSON documents or as CSV rows; or every
+//! person with their roles, as NDJSON the people import takes.
 
 use crate::http::routes::Routes;
 use crate::http::routes::get;
@@ -10,6 +11,7 @@ use futures::StreamExt;
 
 use crate::AppState;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::vocabulary::Collection;
 use crate::http::extract::split_query;
 use crate::http::replica::ReadPool;
 use crate::store::export;
@@ -30,6 +32,9 @@ enum Format {
 /// The export's own parameters, beside the meetings-list filters.
 #[derive(serde::Deserialize)]
 struct Options {
+    /// Meetings, or people with their roles.
+    #[serde(default, rename = "type")]
+    collection: Collection,
     #[serde(default)]
     format: Format,
     /// Starts a CSV with a UTF-8 byte order mark, without which Excel reads UTF-8 as
@@ -78,8 +83,17 @@ fn csv_line(fields: &[&str]) -> Bytes {
 }
 
 async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<Response> {
-    let (Options { format, bom }, filters): (_, MeetingFilters) =
-        split_query(query.as_deref(), &["format", "bom"])?;
+    let (
+        Options {
+            collection,
+            format,
+            bom,
+        },
+        filters,
+    ): (_, MeetingFilters) = split_query(query.as_deref(), &["type", "format", "bom"])?;
+    if collection == Collection::People {
+        return people(db, format, &filters);
+    }
     if bom && format != Format::Csv {
         return Err(ApiError::BadRequest(
             "invalid query parameter `bom`: a byte order mark applies to `format=csv` only".into(),
@@ -153,6 +167,34 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
             (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// `GET /v1/export?type=people`: every person as the line the people import takes.
+fn people(db: sqlx::PgPool, format: Format, filters: &MeetingFilters) -> ApiResult<Response> {
+    if format != Format::Ndjson {
+        return Err(ApiError::BadRequest(
+            "invalid query parameter `format`: people are exported as `ndjson` only".into(),
+        ));
+    }
+    let filtered = serde_json::to_value(filters).map_err(anyhow::Error::from)?;
+    if filtered.as_object().is_some_and(|f| !f.is_empty()) || filters.cursor.is_some() {
+        return Err(ApiError::BadRequest(
+            "the meetings' filters do not apply to `type=people`, which exports every person"
+                .into(),
+        ));
+    }
+    let lines = export::people(db).map(|row| row.map(|json| Bytes::from(json + "\n")));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"people.ndjson\"",
+            ),
+        ],
+        Body::from_stream(lines),
     )
         .into_response())
 }

@@ -7,6 +7,7 @@ pub mod history;
 pub mod import;
 pub mod meetings;
 pub mod people;
+pub mod roles;
 pub mod stats;
 pub mod system;
 
@@ -23,6 +24,7 @@ pub fn resources() -> Routes<AppState> {
         .merge(meetings::statements::routes())
         .merge(meetings::agreements::routes())
         .merge(people::routes())
+        .merge(roles::routes())
         .merge(countries::routes())
         .merge(stats::routes())
         .merge(history::routes())

@@ -6,14 +6,14 @@ use axum::response::Response;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::domain::error::ApiResult;
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::person::PersonInput;
 use crate::http::etag;
 use crate::http::extract::{Patch, Path, Query};
 use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
 use crate::http::routes::{Routes, get};
-use crate::store::history::{self, Action, Change, Resource};
+use crate::store::history::{self, Action, Change};
 use crate::store::items::Table;
 use crate::store::people::{self, PeopleFilters};
 
@@ -40,6 +40,12 @@ async fn update(
     State(state): State<AppState>,
     Patch(actor, id, headers, patch): Patch,
 ) -> ApiResult<Response> {
+    if patch.get("roles").is_some() {
+        return Err(ApiError::field(
+            "roles",
+            "edit roles through /v1/people/{id}/roles and /v1/roles/{id}",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     etag::require_current(&mut tx, &headers, Table::People, id).await?;
     let mut value = people::for_update(&mut tx, id).await?;
@@ -52,13 +58,7 @@ async fn update(
     history::record(
         &mut tx,
         &actor,
-        Change {
-            action: Action::Update,
-            resource: Resource::Person,
-            resource_id: id,
-            meeting_id: None,
-            request: Some(&patch),
-        },
+        Change::person(Action::Update, id, Some(&patch)),
     )
     .await?;
     let body = Table::People.fetch(&mut tx, id).await?;

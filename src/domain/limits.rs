@@ -23,6 +23,9 @@ pub const TOPICS: usize = 20;
 pub const PARTIES: usize = 300;
 /// Other names of one person.
 pub const ALIASES: usize = 50;
+/// Roles of one person in one import line: the busiest diplomat of the pocom data
+/// set held 14.
+pub const ROLES: usize = 200;
 
 /// Fails `field` when its list holds more than `max` items.
 pub fn check(checks: &mut Checks, field: impl Into<String>, len: usize, max: usize) {

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod meeting;
 pub mod participant;
 pub mod person;
+pub mod role;
 pub mod statement;
 pub mod text;
 pub mod vocabulary;

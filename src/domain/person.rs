@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::domain::country::CountryCode;
 use crate::domain::error::ApiResult;
 use crate::domain::limits;
+use crate::domain::role::PartialDate;
 use crate::domain::text::Name;
 use crate::domain::vocabulary::{Checks, Identifier};
 
@@ -19,6 +20,10 @@ pub struct PersonInput {
     pub country: Option<CountryCode>,
     #[serde(default)]
     pub identifiers: Vec<Identifier>,
+    #[serde(default)]
+    pub born: Option<PartialDate>,
+    #[serde(default)]
+    pub died: Option<PartialDate>,
 }
 
 impl PersonInput {

@@ -227,6 +227,13 @@ impl Name {
     }
 }
 
+/// Two names are the same when they are cleaned alike, however they were sent.
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.cleaned == other.cleaned
+    }
+}
+
 impl std::ops::Deref for Name {
     type Target = str;
 

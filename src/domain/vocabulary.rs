@@ -479,6 +479,18 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What the lines of an import or an export hold.
+    #[derive(Default)]
+    Collection {
+        /// Meeting documents.
+        #[default]
+        Meetings => "meetings",
+        /// People, each with their roles.
+        People => "people",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Entity tags, one mechanism for every resource: `If-None-Match` on `GET` answers 304;
 //! `If-Match` on `PATCH` and `DELETE` answers 412 unless it names the current tag. A
-//! meeting's tag is its version, which every change to it or its items bumps; the
+//! meeting's tag is its version, which every change to it or its items bumps (and the
+//! count of changes to its participants' roles, which its document shows); the
 //! tag of an item or a person is a hash of its representation, so it changes exactly
 //! when what `GET` answers changes.
 
@@ -13,10 +14,20 @@ use uuid::Uuid;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::http::json::JsonText;
 use crate::store::items::Table;
+use crate::store::meetings::Stamp;
 
 /// The tag of a versioned resource (a meeting): its version, quoted.
 pub fn of_version(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+/// The tag of a meeting: its version, and, once its participants' roles have changed,
+/// how often (`"7-3"`), since the document shows the roles they held on its date.
+pub fn of_meeting(stamp: Stamp) -> String {
+    match stamp.roles {
+        0 => of_version(stamp.version),
+        roles => format!("\"{}-{roles}\"", stamp.version),
+    }
 }
 
 /// The tag of a representation: the first 128 bits of its SHA-256, in hex, quoted.

@@ -1,4 +1,5 @@
-//! The export: every meeting the filters select, streamed as documents or CSV rows.
+//! The export: every meeting the filters select, streamed as documents or CSV rows; or
+//! every person with their roles.
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -64,6 +65,16 @@ pub fn documents(
     Ok(stream::<(String,)>(db, sql)
         .map(|row| row.map(|(json,)| json))
         .boxed())
+}
+
+/// Every person with their roles, as the line the people import takes, by name.
+pub fn people(db: PgPool) -> BoxStream<'static, Result<String, sqlx::Error>> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+    sql.push(representation::PERSON_RECORD)
+        .push("::text FROM people pe ORDER BY fold(pe.name), pe.id");
+    stream::<(String,)>(db, sql)
+        .map(|row| row.map(|(json,)| json))
+        .boxed()
 }
 
 /// Each meeting the filters select, as a CSV row.

@@ -31,6 +31,9 @@ pub struct MeetingFilters {
     pub country: Vec<CountryCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonRef>,
+    /// Someone who took part held an office of this title on the meeting's date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     /// Every listed topic is among the meeting's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topic: Vec<Topic>,
@@ -73,6 +76,7 @@ impl MeetingFilters {
     /// Whether countries are the only filter.
     fn only_countries(&self) -> bool {
         self.person.is_none()
+            && self.role.is_none()
             && self.topic.is_empty()
             && self.kind.is_none()
             && self.from.is_none()
@@ -93,6 +97,18 @@ impl MeetingFilters {
             );
             person.push_people(sql);
             sql.push("))");
+        }
+        if let Some(role) = &self.role {
+            // The roles of that title are few; their holders' participations, then the
+            // meetings on a day the role may cover.
+            sql.push(
+                " AND m.id IN (SELECT p.meeting_id FROM roles r
+                                 JOIN participants p ON p.person_id = r.person_id
+                                 JOIN meetings held_on ON held_on.id = p.meeting_id
+                                WHERE r.held @> held_on.date AND fold(r.title) = fold(",
+            )
+            .push_bind(crate::store::roles::whole_text("role", role)?)
+            .push("))");
         }
         if !self.topic.is_empty() {
             let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();

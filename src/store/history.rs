@@ -30,6 +30,7 @@ vocabulary!(
         Statement => "statement",
         Agreement => "agreement",
         Person => "person",
+        Role => "role",
     }
 );
 
@@ -40,6 +41,8 @@ pub struct Change<'a> {
     pub resource_id: Uuid,
     /// The meeting it belongs to, if any.
     pub meeting_id: Option<Uuid>,
+    /// The person it is about, for a person or one of their roles.
+    pub person_id: Option<Uuid>,
     /// What the client sent, when it says more than the action does.
     pub request: Option<&'a serde_json::Value>,
 }
@@ -58,6 +61,36 @@ impl<'a> Change<'a> {
             resource,
             resource_id: id,
             meeting_id: Some(meeting_id),
+            person_id: None,
+            request,
+        }
+    }
+
+    /// A change to a person's own record.
+    pub fn person(action: Action, id: Uuid, request: Option<&'a serde_json::Value>) -> Change<'a> {
+        Change {
+            action,
+            resource: Resource::Person,
+            resource_id: id,
+            meeting_id: None,
+            person_id: Some(id),
+            request,
+        }
+    }
+
+    /// A change to one of person `person_id`'s roles.
+    pub fn role(
+        action: Action,
+        id: Uuid,
+        person_id: Uuid,
+        request: Option<&'a serde_json::Value>,
+    ) -> Change<'a> {
+        Change {
+            action,
+            resource: Resource::Role,
+            resource_id: id,
+            meeting_id: None,
+            person_id: Some(person_id),
             request,
         }
     }
@@ -69,6 +102,7 @@ impl<'a> Change<'a> {
             resource: Resource::Meeting,
             resource_id: id,
             meeting_id: Some(id),
+            person_id: None,
             request: None,
         }
     }
@@ -78,8 +112,9 @@ impl<'a> Change<'a> {
 /// as it stands at that point.
 pub async fn record(conn: &mut PgConnection, actor: &Actor, change: Change<'_>) -> ApiResult<()> {
     sqlx::query(
-        "INSERT INTO changes (api_key_id, request_id, action, resource, resource_id, meeting_id, version, request)
-         VALUES ($1, $2, $3, $4, $5, $6, (SELECT version FROM meetings WHERE id = $6), $7)",
+        "INSERT INTO changes (api_key_id, request_id, action, resource, resource_id, meeting_id, version, request,
+                              person_id)
+         VALUES ($1, $2, $3, $4, $5, $6, (SELECT version FROM meetings WHERE id = $6), $7, $8)",
     )
     .bind(actor.key_id)
     .bind(actor.request_id.as_deref())
@@ -88,6 +123,7 @@ pub async fn record(conn: &mut PgConnection, actor: &Actor, change: Change<'_>) 
     .bind(change.resource_id)
     .bind(change.meeting_id)
     .bind(change.request.map(sqlx::types::Json))
+    .bind(change.person_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -117,25 +153,54 @@ pub async fn record_meetings(
     Ok(())
 }
 
-/// A meeting's history is paged by the meeting's id alone, so a cursor cannot be carried
-/// to another meeting.
-impl pagination::Listed for Uuid {
+/// Records changes to people and their roles written at once (imports): one row for
+/// each `(resource, resource_id, person_id)`, in one statement.
+pub async fn record_about_people(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: Action,
+    changed: &[(Resource, Uuid, Uuid)],
+) -> ApiResult<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let resources: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
+    let ids: Vec<Uuid> = changed.iter().map(|c| c.1).collect();
+    let people: Vec<Uuid> = changed.iter().map(|c| c.2).collect();
+    sqlx::query(
+        "INSERT INTO changes (api_key_id, request_id, action, resource, resource_id, person_id)
+         SELECT $1, $2, $3, c.resource, c.id, c.person_id
+         FROM unnest($4::text[], $5::uuid[], $6::uuid[]) AS c(resource, id, person_id)",
+    )
+    .bind(actor.key_id)
+    .bind(actor.request_id.as_deref())
+    .bind(action.as_str())
+    .bind(resources)
+    .bind(ids)
+    .bind(people)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whose history is read: a meeting's (with its items'), or a person's (with their
+/// roles').
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub enum Subject {
+    Meeting(Uuid),
+    Person(Uuid),
+}
+
+/// A history is paged by its subject alone, so a cursor cannot be carried to another.
+impl pagination::Listed for Subject {
     const LIST: &'static str = "history";
 }
 
-/// One page of meeting `meeting_id`'s changes after `cursor`, oldest first, as its JSON;
-/// 404 when there is no such meeting.
-pub async fn page(
-    db: &PgPool,
-    meeting_id: Uuid,
-    cursor: Option<&str>,
-    limit: Limit,
-) -> ApiResult<String> {
-    let after: Option<i64> = cursor
-        .map(|cursor| pagination::decode(cursor, &meeting_id))
-        .transpose()?;
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT json_build_object(
+/// One change as the history lists it, and its id; from `changes c` and `api_keys k`.
+macro_rules! change_row {
+    ($subject:literal) => {
+        concat!(
+            "SELECT json_build_object(
                     'id', c.id,
                     'changed_at', c.changed_at,
                     'action', c.action,
@@ -148,26 +213,53 @@ pub async fn page(
                     'request', c.request)::text,
                 c.id
          FROM changes c LEFT JOIN api_keys k ON k.id = c.api_key_id
-         WHERE c.meeting_id = $1 AND c.id > $2
+         WHERE c.",
+            $subject,
+            " = $1 AND c.id > $2
          ORDER BY c.id
-         LIMIT $3",
-    )
-    .bind(meeting_id)
-    .bind(after.unwrap_or(0))
-    .bind(limit.get() + 1)
-    .fetch_all(db)
-    .await?;
-    if rows.is_empty()
-        && after.is_none()
-        && meetings::version(&mut *db.acquire().await?, meeting_id)
-            .await?
-            .is_none()
-    {
-        return Err(ApiError::NotFound("meeting"));
+         LIMIT $3"
+        )
+    };
+}
+
+/// One page of `subject`'s changes after `cursor`, oldest first, as its JSON; 404 when
+/// there is no such meeting or person.
+pub async fn page(
+    db: &PgPool,
+    subject: Subject,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ApiResult<String> {
+    let after: Option<i64> = cursor
+        .map(|cursor| pagination::decode(cursor, &subject))
+        .transpose()?;
+    let (sql, id) = match subject {
+        Subject::Meeting(id) => (change_row!("meeting_id"), id),
+        Subject::Person(id) => (change_row!("person_id"), id),
+    };
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql)
+        .bind(id)
+        .bind(after.unwrap_or(0))
+        .bind(limit.get() + 1)
+        .fetch_all(db)
+        .await?;
+    if rows.is_empty() && after.is_none() {
+        let mut conn = db.acquire().await?;
+        match subject {
+            Subject::Meeting(id) if meetings::version(&mut conn, id).await?.is_none() => {
+                return Err(ApiError::NotFound("meeting"));
+            }
+            Subject::Person(id) => {
+                crate::store::items::Table::People
+                    .fetch(&mut conn, id)
+                    .await?;
+            }
+            Subject::Meeting(_) => {}
+        }
     }
     let (rows, more) = pagination::split_page(rows, limit);
     let next = match rows.last() {
-        Some((_, id)) if more => Some(pagination::encode(id, &meeting_id)),
+        Some((_, id)) if more => Some(pagination::encode(id, &subject)),
         _ => None,
     };
     let items: Vec<String> = rows.into_iter().map(|row| row.0).collect();

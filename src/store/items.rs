@@ -1,5 +1,6 @@
 //! Rows that stand alone under their meeting (participants, statements, agreements)
-//! and people: each read, locked and deleted by id, and items inserted in place.
+//! and people and their roles: each read, locked and deleted by id, and items inserted
+//! in place.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -14,6 +15,7 @@ pub enum Table {
     Statements,
     Agreements,
     People,
+    Roles,
 }
 
 impl Table {
@@ -24,6 +26,7 @@ impl Table {
             Table::Statements => "statement",
             Table::Agreements => "agreement",
             Table::People => "person",
+            Table::Roles => "role",
         }
     }
 
@@ -34,6 +37,7 @@ impl Table {
             Table::Statements => representation::STATEMENT_BY_ID,
             Table::Agreements => representation::AGREEMENT_BY_ID,
             Table::People => representation::PERSON_BY_ID,
+            Table::Roles => representation::ROLE_BY_ID,
         };
         let json: Option<String> = sqlx::query_scalar(sql)
             .bind(id)
@@ -50,17 +54,19 @@ impl Table {
             Table::Statements => "SELECT 1 FROM statements WHERE id = $1 FOR NO KEY UPDATE",
             Table::Agreements => "SELECT 1 FROM agreements WHERE id = $1 FOR NO KEY UPDATE",
             Table::People => "SELECT 1 FROM people WHERE id = $1 FOR NO KEY UPDATE",
+            Table::Roles => "SELECT 1 FROM roles WHERE id = $1 FOR NO KEY UPDATE",
         };
         sqlx::query(sql).bind(id).execute(&mut *conn).await?;
         Ok(())
     }
 
-    /// Deletes item `id`: its meeting, or 404.
+    /// Deletes item `id`: what it belonged to (its meeting, or a role's person), or 404.
     pub async fn delete(self, conn: &mut PgConnection, id: Uuid) -> ApiResult<Uuid> {
         let sql = match self {
             Table::Participants => "DELETE FROM participants WHERE id = $1 RETURNING meeting_id",
             Table::Statements => "DELETE FROM statements WHERE id = $1 RETURNING meeting_id",
             Table::Agreements => "DELETE FROM agreements WHERE id = $1 RETURNING meeting_id",
+            Table::Roles => "DELETE FROM roles WHERE id = $1 RETURNING person_id",
             Table::People => return Err(ApiError::NotFound(self.what())),
         };
         let meeting_id: Option<Uuid> = sqlx::query_scalar(sql)

@@ -256,16 +256,33 @@ async fn insert_sources_and_identifiers(
     Ok(())
 }
 
-/// The whole document of a meeting, as JSON text built by Postgres.
-pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(String, i32)>> {
-    let row: Option<(String, i32)> = sqlx::query_as(representation::DOCUMENT_QUERY)
+/// What a meeting's `ETag` is made of: its version, and how many times its
+/// participants' roles have changed (the document shows the roles they held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub version: i32,
+    pub roles: i64,
+}
+
+/// The whole document of a meeting, as JSON text built by Postgres, and its stamp.
+pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<(String, Stamp)>> {
+    let row: Option<(String, i32, i64)> = sqlx::query_as(representation::DOCUMENT_QUERY)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row)
+    Ok(row.map(|(body, version, roles)| (body, Stamp { version, roles })))
 }
 
-/// Meeting `id`'s version, if it exists: what its `ETag` says, read without the document.
+/// Meeting `id`'s stamp, if it exists: what its `ETag` says, read without the document.
+pub async fn stamp(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<Stamp>> {
+    let row: Option<(i32, i64)> = sqlx::query_as(representation::STAMP_QUERY)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|(version, roles)| Stamp { version, roles }))
+}
+
+/// Meeting `id`'s version, if it exists.
 pub async fn version(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<i32>> {
     Ok(
         sqlx::query_scalar("SELECT version FROM meetings WHERE id = $1")

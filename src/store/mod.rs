@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod participants;
 pub mod people;
 pub mod representation;
+pub mod roles;
 pub mod search;
 pub mod seed;
 pub mod statements;

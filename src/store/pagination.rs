@@ -170,11 +170,17 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_bind_to_their_list_and_filters() {
-        let meeting = uuid::Uuid::now_v7();
+        let meeting = crate::store::history::Subject::Meeting(uuid::Uuid::now_v7());
         let cursor = encode(&("2021-10-12", 7), &meeting);
         let key: (String, i32) = decode(&cursor, &meeting).unwrap();
         assert_eq!(key, ("2021-10-12".to_owned(), 7));
-        assert!(decode::<(String, i32), _>(&cursor, &uuid::Uuid::now_v7()).is_err());
+        assert!(
+            decode::<(String, i32), _>(
+                &cursor,
+                &crate::store::history::Subject::Person(uuid::Uuid::now_v7()),
+            )
+            .is_err()
+        );
         let garbled = decode::<(String, i32), _>("garbage!", &meeting).err();
         assert_eq!(
             garbled.map(|error| error.to_string()),
@@ -191,7 +197,7 @@ mod tests {
 
     #[test]
     fn cursors_holding_what_no_row_holds_are_refused() {
-        let meeting = uuid::Uuid::now_v7();
+        let meeting = crate::store::history::Subject::Meeting(uuid::Uuid::now_v7());
         for key in [
             serde_json::json!(["Ana\u{0}", 1]),
             serde_json::json!(["-100000-01-01", 1]),

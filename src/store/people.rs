@@ -7,7 +7,9 @@ use uuid::Uuid;
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::person::PersonInput;
+use crate::domain::role::PersonRecord;
 use crate::domain::text::{Name, clean_name};
+use crate::domain::vocabulary::Identifier;
 use crate::store::pagination::{self, Limit};
 use crate::store::representation;
 
@@ -154,12 +156,15 @@ pub async fn for_update(conn: &mut PgConnection, id: Uuid) -> ApiResult<serde_js
 pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> ApiResult<()> {
     let aliases: Vec<&str> = input.aliases.iter().map(Name::as_str).collect();
     sqlx::query(
-        "UPDATE people SET name = $2, aliases = $3, country = $4, updated_at = now() WHERE id = $1",
+        "UPDATE people SET name = $2, aliases = $3, country = $4, born = $5, died = $6, updated_at = now()
+         WHERE id = $1",
     )
     .bind(id)
     .bind(input.name.as_str())
     .bind(aliases)
     .bind(input.country.map(|c| c.as_str()))
+    .bind(input.born.map(|d| d.to_string()))
+    .bind(input.died.map(|d| d.to_string()))
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM person_identifiers WHERE person_id = $1")
@@ -176,5 +181,167 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> A
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// Locks person `id` (`FOR NO KEY UPDATE`, so rows referring to them can still be
+/// written) while one of their roles is added; 404 when there is none.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> ApiResult<()> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM people WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(|_| ()).ok_or(ApiError::NotFound("person"))
+}
+
+/// Holds, until the transaction ends, the lock every writer creating a person named
+/// `name` of `country` takes (`resolve_people`'s), so an import and a meeting naming
+/// the same new person create them once.
+pub async fn lock_name(
+    conn: &mut PgConnection,
+    name: &str,
+    country: Option<&str>,
+) -> ApiResult<()> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(fold($1) || '|' || coalesce($2, ''), 0))",
+    )
+    .bind(name)
+    .bind(country)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The stored people that identifiers `(schemes[i], values[i])` name.
+pub async fn find_by_identifiers(
+    conn: &mut PgConnection,
+    schemes: &[&str],
+    values: &[&str],
+) -> ApiResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT person_id FROM person_identifiers
+          WHERE (scheme, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+          ORDER BY person_id",
+    )
+    .bind(schemes)
+    .bind(values)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The person named `name` (or known by it as an alias) of `country`, as meetings find
+/// people, but never one holding an identifier in one of `schemes`: that one is
+/// somebody else of the same name.
+pub async fn find_by_name(
+    conn: &mut PgConnection,
+    name: &str,
+    country: Option<&str>,
+    schemes: &[&str],
+) -> ApiResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT pe.id FROM people pe
+          WHERE person_names(pe.name, pe.aliases) @> ARRAY[fold($1)]
+            AND pe.country IS NOT DISTINCT FROM $2
+            AND NOT EXISTS (SELECT 1 FROM person_identifiers i
+                             WHERE i.person_id = pe.id AND i.scheme = ANY($3::text[]))
+          ORDER BY fold(pe.name) = fold($1) DESC, pe.id
+          LIMIT 1",
+    )
+    .bind(name)
+    .bind(country)
+    .bind(schemes)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Person `id` as a line of the people export, which the people import takes.
+pub async fn record(conn: &mut PgConnection, id: Uuid) -> ApiResult<serde_json::Value> {
+    let record: Option<serde_json::Value> = sqlx::query_scalar(representation::PERSON_RECORD_BY_ID)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    record.ok_or(ApiError::NotFound("person"))
+}
+
+/// Writes a new person `id` from an import line, with their identifiers (not their
+/// roles).
+pub async fn insert_record(
+    conn: &mut PgConnection,
+    id: Uuid,
+    record: &PersonRecord,
+) -> ApiResult<()> {
+    let aliases: Vec<&str> = record.aliases.iter().map(Name::as_str).collect();
+    sqlx::query(
+        "INSERT INTO people (id, name, aliases, country, born, died) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(record.name.as_str())
+    .bind(aliases)
+    .bind(record.country.map(|c| c.as_str()))
+    .bind(record.born.map(|d| d.to_string()))
+    .bind(record.died.map(|d| d.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    add_identifiers(conn, id, &record.identifiers).await
+}
+
+/// Writes an import line's own fields over person `id`, and adds the identifiers they
+/// do not hold yet (one held by somebody else is a 409).
+pub async fn update_record(
+    conn: &mut PgConnection,
+    id: Uuid,
+    record: &PersonRecord,
+) -> ApiResult<()> {
+    let aliases: Vec<&str> = record.aliases.iter().map(Name::as_str).collect();
+    sqlx::query(
+        "UPDATE people SET name = $2, aliases = $3, country = $4, born = $5, died = $6, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(record.name.as_str())
+    .bind(aliases)
+    .bind(record.country.map(|c| c.as_str()))
+    .bind(record.born.map(|d| d.to_string()))
+    .bind(record.died.map(|d| d.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    let held: Vec<(String, String)> =
+        sqlx::query_as("SELECT scheme, value FROM person_identifiers WHERE person_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let new: Vec<Identifier> = record
+        .identifiers
+        .iter()
+        .filter(|i| {
+            !held
+                .iter()
+                .any(|(scheme, value)| scheme == i.scheme.trim() && value == i.value.trim())
+        })
+        .cloned()
+        .collect();
+    add_identifiers(conn, id, &new).await
+}
+
+async fn add_identifiers(
+    conn: &mut PgConnection,
+    id: Uuid,
+    identifiers: &[Identifier],
+) -> ApiResult<()> {
+    if identifiers.is_empty() {
+        return Ok(());
+    }
+    let schemes: Vec<&str> = identifiers.iter().map(|i| i.scheme.trim()).collect();
+    let values: Vec<&str> = identifiers.iter().map(|i| i.value.trim()).collect();
+    sqlx::query(
+        "INSERT INTO person_identifiers (person_id, scheme, value)
+         SELECT $1, i.scheme, i.value FROM unnest($2::text[], $3::text[]) AS i(scheme, value)",
+    )
+    .bind(id)
+    .bind(schemes)
+    .bind(values)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -50,17 +50,36 @@ macro_rules! identifiers {
     };
 }
 
+/// The roles participant `p`'s person may have held on the day of the meeting, each
+/// `certain` or not: derived when read, never stored with the meeting.
+macro_rules! roles_held {
+    () => {
+        "coalesce((SELECT json_agg(json_build_object(
+                              'role_id', r.id, 'title', r.title, 'kind', r.kind,
+                              'posted_to', r.posted_to, 'organization', r.organization,
+                              'certain', r.surely_held @> held_on.date)
+                          ORDER BY r.position, r.id)
+                     FROM meetings held_on JOIN roles r ON r.person_id = p.person_id AND r.held @> held_on.date
+                    WHERE held_on.id = p.meeting_id AND p.person_id IS NOT NULL), '[]')"
+    };
+}
+
 /// Participant `p`.
 macro_rules! participant {
     () => {
-        "json_build_object(
+        concat!(
+            "json_build_object(
             'id', p.id,
             'meeting_id', p.meeting_id,
             'person', (SELECT json_build_object('id', pe.id, 'name', pe.name) FROM people pe WHERE pe.id = p.person_id),
             'role', p.role,
             'country', p.country,
             'organization', p.organization,
-            'side', p.side)"
+            'side', p.side,
+            'roles_held', ",
+            roles_held!(),
+            ")"
+        )
     };
 }
 
@@ -161,18 +180,55 @@ pub const AGREEMENT_ITEM: &str = concat!(
     "))"
 );
 
-/// Person `pe`.
+/// Role `r`'s own fields, as `key, value` pairs: what clients send, and the export writes.
+macro_rules! role_fields {
+    () => {
+        "'title', r.title, 'kind', r.kind, 'serves', r.serves, 'posted_to', r.posted_to,
+         'organization', r.organization, 'appointed_on', r.appointed_on,
+         'started_on', r.started_on, 'ended_on', r.ended_on, 'end_note', r.end_note,
+         'source', r.source"
+    };
+}
+
+/// Role `r`.
+macro_rules! role {
+    () => {
+        concat!(
+            "json_build_object('id', r.id, 'person_id', r.person_id, ",
+            role_fields!(),
+            ")"
+        )
+    };
+}
+
+/// The identifiers of person `pe`, in order.
+macro_rules! person_identifiers {
+    () => {
+        "coalesce((SELECT json_agg(json_build_object('scheme', i.scheme, 'value', i.value)
+                                   ORDER BY i.scheme, i.value)
+                   FROM person_identifiers i WHERE i.person_id = pe.id), '[]')"
+    };
+}
+
+/// Person `pe`, with their roles.
 macro_rules! person {
     () => {
-        "json_build_object(
+        concat!(
+            "json_build_object(
             'id', pe.id,
             'name', pe.name,
             'aliases', pe.aliases,
             'country', pe.country,
-            'identifiers', coalesce((SELECT json_agg(json_build_object('scheme', i.scheme, 'value', i.value)
-                                         ORDER BY i.scheme, i.value)
-                                     FROM person_identifiers i WHERE i.person_id = pe.id), '[]'),
+            'identifiers', ",
+            person_identifiers!(),
+            ",
+            'born', pe.born,
+            'died', pe.died,
+            'roles', coalesce((SELECT json_agg(",
+            role!(),
+            " ORDER BY r.position, r.id) FROM roles r WHERE r.person_id = pe.id), '[]'),
             'meeting_count', (SELECT count(DISTINCT p.meeting_id) FROM participants p WHERE p.person_id = pe.id))"
+        )
     };
 }
 
@@ -183,7 +239,53 @@ pub const PERSON: &str = person!();
 pub const PERSON_FOR_UPDATE: &str = concat!(
     "SELECT (",
     person!(),
-    "::jsonb - 'id' - 'meeting_count') FROM people pe WHERE pe.id = $1 FOR NO KEY UPDATE"
+    "::jsonb - 'id' - 'meeting_count' - 'roles') FROM people pe WHERE pe.id = $1 FOR NO KEY UPDATE"
+);
+
+/// Person `pe` as a line of the people export, which the people import takes: no ids,
+/// no counts, their roles in order.
+macro_rules! person_record {
+    () => {
+        concat!(
+            "json_build_object(
+            'name', pe.name,
+            'aliases', pe.aliases,
+            'country', pe.country,
+            'identifiers', ",
+            person_identifiers!(),
+            ",
+            'born', pe.born,
+            'died', pe.died,
+            'roles', coalesce((SELECT json_agg(json_build_object(",
+            role_fields!(),
+            ") ORDER BY r.position, r.id) FROM roles r WHERE r.person_id = pe.id), '[]'))"
+        )
+    };
+}
+
+pub const PERSON_RECORD: &str = person_record!();
+
+/// Person `$1` as a line of the people export, as jsonb.
+pub const PERSON_RECORD_BY_ID: &str = concat!(
+    "SELECT (",
+    person_record!(),
+    ")::jsonb FROM people pe WHERE pe.id = $1"
+);
+
+/// Role `r` as the roles list shows it, with its person `pe`, as jsonb that is still
+/// open: the caller adds `, 'certain', …` and closes it with `))`.
+pub const ROLE_ITEM_OPEN: &str = concat!(
+    "(",
+    role!(),
+    "::jsonb || jsonb_build_object('person', json_build_object('id', pe.id, 'name', pe.name)"
+);
+
+/// Role `$1`'s person, and the role as an input (what a merge patch applies to),
+/// locked for the update.
+pub const ROLE_FOR_UPDATE: &str = concat!(
+    "SELECT person_id, json_build_object(",
+    role_fields!(),
+    ")::jsonb FROM roles r WHERE id = $1 FOR UPDATE"
 );
 
 /// Meeting `m` as a list item: without statements and agreements, with who took part
@@ -207,7 +309,24 @@ pub const SUMMARY: &str = concat!(
     'version', m.version)"
 );
 
-/// The whole document of meeting `$1`, and its version.
+/// How many times the roles of meeting `m`'s participants' people have changed, all
+/// told: what the document's `roles_held` depend on besides the meeting.
+macro_rules! roles_stamp {
+    () => {
+        "(SELECT coalesce(sum(pe.roles_version), 0)::bigint
+            FROM participants p JOIN people pe ON pe.id = p.person_id
+           WHERE p.meeting_id = m.id)"
+    };
+}
+
+/// Meeting `$1`'s version and roles stamp (see `roles_stamp!`): what its `ETag` says.
+pub const STAMP_QUERY: &str = concat!(
+    "SELECT m.version, ",
+    roles_stamp!(),
+    " FROM meetings m WHERE m.id = $1"
+);
+
+/// The whole document of meeting `$1`, its version and its roles stamp.
 pub const DOCUMENT_QUERY: &str = concat!(
     "SELECT json_build_object(
         'id', m.id, ",
@@ -236,7 +355,9 @@ pub const DOCUMENT_QUERY: &str = concat!(
         'created_at', m.created_at,
         'updated_at', m.updated_at,
         'version', m.version)::text,
-        m.version
+        m.version, ",
+    roles_stamp!(),
+    "
      FROM meetings m WHERE m.id = $1"
 );
 
@@ -293,8 +414,9 @@ macro_rules! by_id {
     };
 }
 
-/// One participant, statement, agreement or person by id (`$1`).
+/// One participant, statement, agreement, person or role by id (`$1`).
 pub const PARTICIPANT_BY_ID: &str = by_id!(participant!(), "participants p");
 pub const STATEMENT_BY_ID: &str = by_id!(statement!(), "statements s");
 pub const AGREEMENT_BY_ID: &str = by_id!(agreement!(), "agreements a");
 pub const PERSON_BY_ID: &str = by_id!(person!(), "people pe");
+pub const ROLE_BY_ID: &str = by_id!(role!(), "roles r");

@@ -10,4 +10,5 @@ mod common;
 mod contract;
 mod import_export;
 mod meetings;
+mod people;
 mod service;

@@ -76,6 +76,10 @@ _STATE_DEPENDENT = (
     "there is no participant ",
     " is not a participant of this meeting",
     "must not be before `date`",
+    # A role's end before its start is a rule across two fields (and, in a patch, the
+    # stored one), and a partial date's day must exist (`1960-02-30`): no pattern says so.
+    "a role cannot end before it starts",
+    "is not a date: give `YYYY`, `YYYY-MM` or `YYYY-MM-DD`",
 )
 
 # A name with a word whose letters mix Latin, Cyrillic or Greek (look-alikes, as in

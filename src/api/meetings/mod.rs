@@ -42,13 +42,13 @@ async fn create(
     let mut tx = state.db.begin().await?;
     meetings::insert(&mut tx, id, &meeting).await?;
     history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
-    let (body, version) = meetings::fetch(&mut tx, id)
+    let (body, stamp) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     let mut headers = created_headers(&format!("/v1/meetings/{id}"));
     headers.insert(
         header::ETAG,
-        HeaderValue::from_str(&etag::of_version(version)).expect("a quoted number"),
+        HeaderValue::from_str(&etag::of_meeting(stamp)).expect("quoted numbers"),
     );
     let response = idempotency
         .answer(&mut tx, StatusCode::CREATED, headers, body)
@@ -63,20 +63,20 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut conn = db.acquire().await?;
-    // A client holding a tag is answered from the version alone while it is current,
+    // A client holding a tag is answered from the stamp alone while it is current,
     // without building the document.
     if headers.contains_key(header::IF_NONE_MATCH) {
-        let version = meetings::version(&mut conn, id)
+        let stamp = meetings::stamp(&mut conn, id)
             .await?
             .ok_or(ApiError::NotFound("meeting"))?;
-        if let Some(unchanged) = etag::not_modified(&headers, &etag::of_version(version)) {
+        if let Some(unchanged) = etag::not_modified(&headers, &etag::of_meeting(stamp)) {
             return Ok(unchanged);
         }
     }
-    let (body, version) = meetings::fetch(&mut conn, id)
+    let (body, stamp) = meetings::fetch(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
-    Ok(etag::respond_as(&headers, &etag::of_version(version), body))
+    Ok(etag::respond_as(&headers, &etag::of_meeting(stamp), body))
 }
 
 /// The fields a merge patch may change; the embedded lists have endpoints of their own.
@@ -104,11 +104,11 @@ async fn update(
     checks.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let version = aggregate::lock(&mut tx, id).await?;
-    etag::require_match(&headers, &etag::of_version(version), "meeting")?;
-    let (current, _) = meetings::fetch(&mut tx, id)
+    aggregate::lock(&mut tx, id).await?;
+    let (current, stamp) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
+    etag::require_match(&headers, &etag::of_meeting(stamp), "meeting")?;
     let mut value: serde_json::Value =
         serde_json::from_str(&current).map_err(anyhow::Error::from)?;
     if let Some(fields) = value.as_object_mut() {
@@ -118,7 +118,7 @@ async fn update(
     }
     if !crate::http::extract::merge_patch(&mut value, &patch)? {
         // Nothing changes: no new version, so other writers' ETags stay good.
-        return Ok(etag::tagged_as(&etag::of_version(version), current));
+        return Ok(etag::tagged_as(&etag::of_meeting(stamp), current));
     }
     let meeting: MeetingInput = crate::http::extract::deserialize(value)?;
     let mut checks = Checks::default();
@@ -136,11 +136,11 @@ async fn update(
         },
     )
     .await?;
-    let (body, version) = meetings::fetch(&mut tx, id)
+    let (body, stamp) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;
     tx.commit().await?;
-    Ok(etag::tagged_as(&etag::of_version(version), body))
+    Ok(etag::tagged_as(&etag::of_meeting(stamp), body))
 }
 
 async fn remove(
@@ -150,8 +150,11 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let version = aggregate::lock(&mut tx, id).await?;
-    etag::require_match(&headers, &etag::of_version(version), "meeting")?;
+    aggregate::lock(&mut tx, id).await?;
+    let stamp = meetings::stamp(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("meeting"))?;
+    etag::require_match(&headers, &etag::of_meeting(stamp), "meeting")?;
     history::record(&mut tx, &actor, Change::meeting(Action::Delete, id)).await?;
     meetings::delete(&mut tx, id).await?;
     tx.commit().await?;

@@ -17,6 +17,7 @@ pub enum Resource {
     Statements,
     Agreements,
     People,
+    Roles,
     Countries,
     Stats,
     Import,
@@ -24,7 +25,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 12] = [
         Resource::System,
         Resource::Meetings,
         Resource::History,
@@ -32,6 +33,7 @@ impl Resource {
         Resource::Statements,
         Resource::Agreements,
         Resource::People,
+        Resource::Roles,
         Resource::Countries,
         Resource::Stats,
         Resource::Import,
@@ -50,6 +52,7 @@ impl Resource {
             Resource::Statements => &["/v1/meetings/{id}/statements", "/v1/statements"],
             Resource::Agreements => &["/v1/meetings/{id}/agreements", "/v1/agreements"],
             Resource::People => &["/v1/people"],
+            Resource::Roles => &["/v1/roles", "/v1/people/{id}/roles"],
             Resource::Countries => &["/v1/countries"],
             Resource::Stats => &["/v1/stats"],
             Resource::Import => &["/v1/import"],

@@ -88,5 +88,24 @@ async fn export_answers_as_documented() {
             .problem(400);
     }
 
+    // People with their roles, as the people import takes them.
+    let people = c.get("/v1/export?type=people&format=ndjson").await;
+    assert_eq!(people.status, 200);
+    assert!(people.text.lines().count() >= 4, "{}", people.text);
+    for line in people.text.lines() {
+        let person: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            c.line_accepted(Method::POST, "/v1/import", "application/x-ndjson", &person),
+            "an exported person the import's line schema refuses: {person}"
+        );
+    }
+    for refused in [
+        "type=people&format=csv",
+        "type=people&country=CU",
+        "type=places",
+    ] {
+        c.get(&format!("/v1/export?{refused}")).await.problem(400);
+    }
+
     c.assert_complete(Resource::Export);
 }

@@ -90,6 +90,51 @@ async fn import_answers_as_documented() {
         .await;
     assert_eq!(revised.ok(200)["items"][0]["status"], "updated");
     assert!(!c.parameter_accepts("/v1/import", &Method::POST, "mode", "merge"));
+
+    // People with their roles, in the pocom file's shape.
+    let person = json!({
+        "name": "Philip Wilson Bonsal", "country": "USA",
+        "identifiers": [{"scheme": "pocom", "value": "bonsal-philip-wilson"}],
+        "born": "1903", "died": "1995",
+        "roles": [{"title": "Ambassador Extraordinary and Plenipotentiary", "kind": "chief_of_mission",
+                   "serves": "USA", "posted_to": "CUB", "organization": null,
+                   "appointed_on": "1959-02-16", "started_on": "1959-03-03", "ended_on": "1960-10-28",
+                   "end_note": "Left post on",
+                   "source": "https://history.state.gov/departmenthistory/people/bonsal-philip-wilson"}]
+    });
+    let bad_person = json!({"name": "Nobody", "born": "1903-13"});
+    assert!(c.line_accepted(Method::POST, "/v1/import", "application/x-ndjson", &person));
+    assert!(!c.line_accepted(
+        Method::POST,
+        "/v1/import",
+        "application/x-ndjson",
+        &bad_person
+    ));
+    let people = c
+        .send(
+            Method::POST,
+            "/v1/import?type=people&mode=upsert",
+            &ndjson_headers,
+            format!("{person}\n{bad_person}\n").into_bytes(),
+        )
+        .await;
+    let report = people.ok(200);
+    assert_eq!(report["items"][0]["status"], "created");
+    assert!(
+        report["items"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("born")
+    );
+    assert!(!c.parameter_accepts("/v1/import", &Method::POST, "type", "places"));
+    c.send(
+        Method::POST,
+        "/v1/import?type=places",
+        &ndjson_headers,
+        person.to_string().into_bytes(),
+    )
+    .await
+    .problem(400);
     c.send(
         Method::POST,
         "/v1/import?mode=merge",

@@ -15,6 +15,7 @@ mod import;
 mod meetings;
 mod participants;
 mod people;
+mod roles;
 mod settings;
 mod statements;
 mod stats;

@@ -58,7 +58,17 @@ async fn people_answer_as_documented() {
     )
     .await
     .problem(409);
-    for invalid in [json!({"meeting_count": 3}), json!({"name": null})] {
+    let dated = c
+        .patch(&person_uri, &json!({"born": "1960-04", "died": null}))
+        .await;
+    assert_eq!(dated.ok(200)["born"], "1960-04");
+    assert_eq!(dated.json["roles"], json!([]));
+    for invalid in [
+        json!({"meeting_count": 3}),
+        json!({"name": null}),
+        json!({"born": "1960-13"}),
+        json!({"roles": []}),
+    ] {
         assert!(
             !c.body_accepted(
                 Method::PATCH,
@@ -70,6 +80,11 @@ async fn people_answer_as_documented() {
         );
         c.patch(&person_uri, &invalid).await.problem(422);
     }
+    let history = c.get(&format!("{person_uri}/history")).await;
+    assert_eq!(history.ok(200)["items"][0]["resource"], "person");
+    c.get(&format!("/v1/people/{UNKNOWN_ID}/history"))
+        .await
+        .problem(404);
     c.patch(
         &format!("/v1/people/{UNKNOWN_ID}"),
         &json!({"name": "Nobody"}),

@@ -81,6 +81,7 @@ async fn the_whole_data_set_imports_and_filters_exactly() {
     let totals = chancery::api::import::import_file(
         &app.db,
         Path::new(DATA),
+        chancery::domain::vocabulary::Collection::Meetings,
         chancery::domain::vocabulary::Mode::Insert,
         |_| {},
     )
@@ -238,6 +239,7 @@ async fn the_whole_data_set_round_trips_through_export_and_import() {
     chancery::api::import::import_file(
         &first.db,
         Path::new(DATA),
+        chancery::domain::vocabulary::Collection::Meetings,
         chancery::domain::vocabulary::Mode::Insert,
         |_| {},
     )

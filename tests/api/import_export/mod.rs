@@ -3,3 +3,4 @@
 mod export_stats;
 mod hsg;
 mod import;
+mod pocom;

@@ -6,6 +6,7 @@
 use chancery::http::extract::parse_query;
 use chancery::store::agreements::AgreementFilters;
 use chancery::store::filters::MeetingFilters;
+use chancery::store::roles::RoleFilters;
 use chancery::store::statements::StatementFilters;
 use chancery_corpus::{self as corpus, Plan};
 use serde_json::Value;
@@ -13,11 +14,12 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::common::TestApp;
 
-const BIG_TABLES: [&str; 4] = [
+const BIG_TABLES: [&str; 5] = [
     "meetings",
     "statements",
     "agreements",
     "meeting_country_pairs",
+    "roles",
 ];
 
 /// Every sequential scan of a big table in an EXPLAIN (FORMAT JSON) plan.
@@ -106,6 +108,11 @@ fn statements(query: &str, sql: &mut QueryBuilder<Postgres>) {
 
 fn agreements(query: &str, sql: &mut QueryBuilder<Postgres>) {
     let filters: AgreementFilters = parse_query(query).unwrap();
+    filters.push_page(sql).unwrap();
+}
+
+fn roles(query: &str, sql: &mut QueryBuilder<Postgres>) {
+    let filters: RoleFilters = parse_query(query).unwrap();
     filters.push_page(sql).unwrap();
 }
 
@@ -251,8 +258,50 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         query(&[("q", "desalination")]),
         query(&[("q", "lithium"), ("sort", "-date")]),
         query(&[("q", "desalination"), ("country", "USA")]),
+        query(&[("role", "Secretary of State")]),
+        query(&[("role", "foreign minister"), ("country", "USA")]),
+        query(&[
+            ("role", "President"),
+            ("from", "2019-01-01"),
+            ("to", "2019-06-30"),
+            ("limit", "5"),
+        ]),
     ] {
         explainer.check(m, &case, meetings).await;
+    }
+    let (role_holder, holder_name): (String, String) = sqlx::query_as(
+        "SELECT pe.id::text, pe.name FROM people pe
+          WHERE (SELECT count(*) FROM roles r WHERE r.person_id = pe.id) >= 2
+          ORDER BY pe.id LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let r = "/v1/roles";
+    for case in [
+        query(&[]),
+        query(&[("on", "2019-06-01"), ("posted_to", &first), ("limit", "2")]),
+        query(&[("on", "2019-06-01"), ("serves", "USA"), ("limit", "5")]),
+        query(&[
+            ("title", "Secretary of State"),
+            ("on", "2015-01-01"),
+            ("limit", "2"),
+        ]),
+        query(&[
+            ("on", "2001-09-11"),
+            ("kind", "head_of_state"),
+            ("limit", "5"),
+        ]),
+        query(&[
+            ("from", "2019-01-01"),
+            ("to", "2019-01-31"),
+            ("limit", "10"),
+        ]),
+        query(&[("person", &role_holder), ("limit", "1")]),
+        query(&[("person", &holder_name), ("limit", "1")]),
+        query(&[("organization", "United Nations"), ("limit", "2")]),
+    ] {
+        explainer.check(r, &case, roles).await;
     }
     let s = "/v1/statements";
     for case in [

@@ -1,8 +1,12 @@
-//! Importing NDJSON meeting documents, one per line, from a file or an HTTP body.
+//! Importing NDJSON, one record per line, from a file or an HTTP body: meeting
+//! documents, or people with their roles (`people`).
 //!
-//! Lines are written in batches, one statement per table for a whole batch. When a
-//! batch fails, it is written again one document at a time, each under a savepoint,
-//! so a bad line is reported and never loses the good ones.
+//! Lines are written in batches: meetings with one statement per table for a whole
+//! batch, people one after another in the batch's transaction. When a batch fails, it
+//! is written again one line at a time, each under a savepoint, so a bad line is
+//! reported and never loses the good ones.
+
+pub mod people;
 
 use std::collections::HashMap;
 use std::io;
@@ -25,8 +29,9 @@ use crate::AppState;
 use crate::config::ImportLimits;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::meeting::MeetingInput;
-use crate::domain::vocabulary::Mode;
+use crate::domain::role::PersonRecord;
 use crate::domain::vocabulary::vocabulary;
+use crate::domain::vocabulary::{Collection, Mode};
 use crate::http::extract::{Query, require_content_type};
 use crate::http::idempotency::Idempotency;
 use crate::store::history::{self, Action, Actor};
@@ -100,12 +105,33 @@ impl Totals {
 /// A line that parsed and passed its checks.
 struct Parsed {
     line: usize,
-    input: MeetingInput,
-    /// SHA-256 of the document in canonical form (keys sorted), to spot re-imports.
-    hash: Vec<u8>,
+    record: Record,
 }
 
-fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
+/// What a line holds.
+enum Record {
+    Meeting {
+        input: MeetingInput,
+        /// SHA-256 of the document in canonical form (keys sorted), to spot re-imports.
+        hash: Vec<u8>,
+    },
+    Person {
+        record: PersonRecord,
+        /// The line as sent: the keys it gives are the ones it changes.
+        given: serde_json::Value,
+    },
+}
+
+impl Parsed {
+    fn meeting(&self) -> Option<(&MeetingInput, &Vec<u8>)> {
+        match &self.record {
+            Record::Meeting { input, hash } => Some((input, hash)),
+            Record::Person { .. } => None,
+        }
+    }
+}
+
+fn parse(line: usize, text: &str, collection: Collection) -> Result<Parsed, LineResult> {
     let fail = |error: ApiError| LineResult::Failed {
         line,
         error: describe(&error),
@@ -113,10 +139,23 @@ fn parse(line: usize, text: &str) -> Result<Parsed, LineResult> {
     let value = crate::http::extract::parse_json(text.as_bytes(), "the line").map_err(fail)?;
     crate::http::extract::require_object(&value).map_err(fail)?;
     crate::http::extract::check_shape(&value).map_err(fail)?;
+    if collection == Collection::People {
+        let record = people::parse(value.clone()).map_err(fail)?;
+        return Ok(Parsed {
+            line,
+            record: Record::Person {
+                record,
+                given: value,
+            },
+        });
+    }
     let hash = Sha256::digest(value.to_string().as_bytes()).to_vec();
     let input: MeetingInput = crate::http::extract::deserialize(value).map_err(fail)?;
     input.check().map_err(fail)?;
-    Ok(Parsed { line, input, hash })
+    Ok(Parsed {
+        line,
+        record: Record::Meeting { input, hash },
+    })
 }
 
 fn describe(error: &ApiError) -> String {
@@ -226,6 +265,7 @@ pub async fn import<S>(
     db: &PgPool,
     actor: &Actor,
     lines: S,
+    collection: Collection,
     mode: Mode,
     max_lines: Option<usize>,
     mut each: impl FnMut(&LineResult),
@@ -264,7 +304,7 @@ where
                 Ok(_) if blank => {}
                 Ok(text) => {
                     read += 1;
-                    match parse(line, &text) {
+                    match parse(line, &text, collection) {
                         Ok(parsed) => batch.push(parsed),
                         Err(failed) => settled.push(failed),
                     }
@@ -336,18 +376,47 @@ async fn write_batch(
     Ok(results)
 }
 
-/// Writes parsed documents: new ones are created; in upsert mode, changed ones
-/// replace the meeting their identifiers name, keeping its id.
+/// Writes parsed lines, all of one collection.
 async fn write(
     conn: &mut PgConnection,
     actor: &Actor,
     mode: Mode,
     batch: &[Parsed],
 ) -> ApiResult<Vec<LineResult>> {
+    let mut results = Vec::with_capacity(batch.len());
+    let mut meetings = Vec::new();
+    for parsed in batch {
+        match &parsed.record {
+            Record::Person { record, given } => {
+                let (id, status) = people::write(conn, actor, mode, record, given).await?;
+                results.push(LineResult::Written {
+                    line: parsed.line,
+                    id,
+                    status,
+                });
+            }
+            Record::Meeting { .. } => meetings.push(parsed),
+        }
+    }
+    if !meetings.is_empty() {
+        results.extend(write_meetings(conn, actor, mode, &meetings).await?);
+    }
+    Ok(results)
+}
+
+/// Writes parsed documents: new ones are created; in upsert mode, changed ones
+/// replace the meeting their identifiers name, keeping its id.
+async fn write_meetings(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    mode: Mode,
+    batch: &[&Parsed],
+) -> ApiResult<Vec<LineResult>> {
     let (schemes, values): (Vec<&str>, Vec<&str>) = batch
         .iter()
-        .flat_map(|p| {
-            p.input
+        .filter_map(|p| p.meeting())
+        .flat_map(|(input, _)| {
+            input
                 .identifiers
                 .iter()
                 .map(|i| (i.scheme.trim(), i.value.trim()))
@@ -363,8 +432,10 @@ async fn write(
     let mut writes = Vec::with_capacity(batch.len());
     let mut replaced = Vec::new();
     for parsed in batch {
-        let mut matches: Vec<&meetings::Stored> = parsed
-            .input
+        let Some((input, hash)) = parsed.meeting() else {
+            continue;
+        };
+        let mut matches: Vec<&meetings::Stored> = input
             .identifiers
             .iter()
             .filter_map(|i| stored.get(&(i.scheme.trim(), i.value.trim())).copied())
@@ -376,8 +447,8 @@ async fn write(
             (_, []) => {
                 let id = Uuid::now_v7();
                 writes.push(NewMeeting {
-                    hash: Some(parsed.hash.clone()),
-                    ..NewMeeting::new(id, &parsed.input)
+                    hash: Some(hash.clone()),
+                    ..NewMeeting::new(id, input)
                 });
                 results.push(LineResult::Written {
                     line,
@@ -391,9 +462,7 @@ async fn write(
                     existing.id
                 )));
             }
-            (Mode::Upsert, [existing])
-                if existing.hash.as_deref() == Some(parsed.hash.as_slice()) =>
-            {
+            (Mode::Upsert, [existing]) if existing.hash.as_deref() == Some(hash.as_slice()) => {
                 results.push(LineResult::Written {
                     line,
                     id: existing.id,
@@ -404,8 +473,8 @@ async fn write(
                 replaced.push(existing.id);
                 writes.push(NewMeeting {
                     id: existing.id,
-                    input: &parsed.input,
-                    hash: Some(parsed.hash.clone()),
+                    input,
+                    hash: Some(hash.clone()),
                     created_at: Some(existing.created_at),
                     version: existing.version + 1,
                 });
@@ -451,6 +520,9 @@ pub fn routes() -> Routes<AppState> {
 struct ImportParams {
     #[serde(default)]
     mode: Mode,
+    /// What each line holds.
+    #[serde(default, rename = "type")]
+    collection: Collection,
 }
 
 /// Imports an `application/x-ndjson` body, answering each line's result and the totals.
@@ -479,6 +551,7 @@ async fn import_body(
         &state.db,
         &actor,
         lines(&mut body),
+        params.collection,
         params.mode,
         Some(limits.max_lines),
         |result| {
@@ -574,6 +647,7 @@ where
 pub async fn import_file(
     db: &PgPool,
     path: &std::path::Path,
+    collection: Collection,
     mode: Mode,
     mut each: impl FnMut(&LineResult),
 ) -> anyhow::Result<Report> {
@@ -598,9 +672,15 @@ pub async fn import_file(
             counter.inc(chunk.len() as u64);
         }
     });
-    let report = import(db, &Actor::default(), lines(bytes), mode, None, |result| {
-        progress.suspend(|| each(result));
-    })
+    let report = import(
+        db,
+        &Actor::default(),
+        lines(bytes),
+        collection,
+        mode,
+        None,
+        |result| progress.suspend(|| each(result)),
+    )
     .await;
     progress.finish_and_clear();
     report

@@ -1,0 +1,3 @@
+//! People and the offices they held over time.
+
+mod roles;
