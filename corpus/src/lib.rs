@@ -67,8 +67,9 @@ pub async fn generate(pool: &PgPool, plan: Plan) -> anyhow::Result<Totals> {
             .execute(pool)
             .await?;
     }
-    // Likewise the tables the triggers keep (country pairs, participant summaries) are
-    // filled once from the loaded rows, not row by row as they arrive.
+    // Likewise the tables the triggers keep (country pairs, participant summaries,
+    // meeting counts) are filled once from the loaded rows, not row by row as they
+    // arrive.
     for statement in TRIGGERS_OFF {
         sqlx::query(statement).execute(pool).await?;
     }
@@ -203,10 +204,15 @@ const TRIGGERS_OFF: [&str; 3] = [
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 7] = [
+const TRIGGERS_ON: [&str; 8] = [
     "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
+    // The counts of every meeting that `GET /v1/stats/meetings` answers from.
+    "INSERT INTO meeting_counts (dimension, key, n)
+     SELECT k.dimension, k.key, count(*)
+       FROM meetings m, meeting_count_keys(m.date, m.kind, m.countries, m.topics) k
+      GROUP BY 1, 2",
     // What the roles trigger counts: each person's roles written once.
     "UPDATE people pe SET roles_version = 1 WHERE EXISTS (SELECT 1 FROM roles r WHERE r.person_id = pe.id)",
     "ALTER TABLE meetings ENABLE TRIGGER USER",

@@ -68,9 +68,13 @@ impl MeetingFilters {
         self.push_filters(sql, true)
     }
 
-    /// Whether no filter narrows the meetings.
+    /// Whether no filter narrows the meetings. Every filter given is serialized (the
+    /// cursors' fingerprint relies on it), so one added later cannot be missed here.
     pub fn is_unfiltered(&self) -> bool {
-        self.country.is_empty() && self.only_countries()
+        matches!(
+            serde_json::to_value(self),
+            Ok(serde_json::Value::Object(given)) if given.keys().all(|name| name == "sort")
+        )
     }
 
     /// Whether countries are the only filter.
