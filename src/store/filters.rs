@@ -103,13 +103,14 @@ impl MeetingFilters {
             sql.push("))");
         }
         if let Some(role) = &self.role {
-            // The roles of that title are few; their holders' participations, then the
-            // meetings on a day the role may cover.
+            // A participant held a role of that title on the meeting's day: checked
+            // meeting by meeting (its few participants, their roles by person), so a
+            // page is found walking the list's own order, however many hold the title.
             sql.push(
-                " AND m.id IN (SELECT p.meeting_id FROM roles r
-                                 JOIN participants p ON p.person_id = r.person_id
-                                 JOIN meetings held_on ON held_on.id = p.meeting_id
-                                WHERE r.held @> held_on.date AND fold(r.title) = fold(",
+                " AND EXISTS (SELECT 1 FROM participants p
+                                JOIN roles r ON r.person_id = p.person_id
+                               WHERE p.meeting_id = m.id AND r.held @> m.date
+                                 AND fold(r.title) = fold(",
             )
             .push_bind(crate::store::roles::whole_text("role", role)?)
             .push("))");
