@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::person::PersonInput;
-use crate::domain::role::PersonRecord;
+use crate::domain::role::{PartialDate, PersonRecord};
 use crate::domain::text::{Name, clean_name};
 use crate::domain::vocabulary::Identifier;
 use crate::store::pagination::{self, Limit};
@@ -152,20 +152,43 @@ pub async fn for_update(conn: &mut PgConnection, id: Uuid) -> ApiResult<serde_js
     current.ok_or(ApiError::NotFound("person"))
 }
 
-/// Writes `input` over person `id`.
-pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> ApiResult<()> {
-    let aliases: Vec<&str> = input.aliases.iter().map(Name::as_str).collect();
+/// Writes a person's own fields over person `id`.
+async fn set_fields(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &Name,
+    aliases: &[Name],
+    country: Option<CountryCode>,
+    born: Option<PartialDate>,
+    died: Option<PartialDate>,
+) -> ApiResult<()> {
+    let aliases: Vec<&str> = aliases.iter().map(Name::as_str).collect();
     sqlx::query(
         "UPDATE people SET name = $2, aliases = $3, country = $4, born = $5, died = $6, updated_at = now()
          WHERE id = $1",
     )
     .bind(id)
-    .bind(input.name.as_str())
+    .bind(name.as_str())
     .bind(aliases)
-    .bind(input.country.map(|c| c.as_str()))
-    .bind(input.born.map(|d| d.to_string()))
-    .bind(input.died.map(|d| d.to_string()))
+    .bind(country.map(|c| c.as_str()))
+    .bind(born.map(|d| d.to_string()))
+    .bind(died.map(|d| d.to_string()))
     .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes `input` over person `id`.
+pub async fn update(conn: &mut PgConnection, id: Uuid, input: &PersonInput) -> ApiResult<()> {
+    set_fields(
+        conn,
+        id,
+        &input.name,
+        &input.aliases,
+        input.country,
+        input.born,
+        input.died,
+    )
     .await?;
     sqlx::query("DELETE FROM person_identifiers WHERE person_id = $1")
         .bind(id)
@@ -293,18 +316,15 @@ pub async fn update_record(
     id: Uuid,
     record: &PersonRecord,
 ) -> ApiResult<()> {
-    let aliases: Vec<&str> = record.aliases.iter().map(Name::as_str).collect();
-    sqlx::query(
-        "UPDATE people SET name = $2, aliases = $3, country = $4, born = $5, died = $6, updated_at = now()
-         WHERE id = $1",
+    set_fields(
+        conn,
+        id,
+        &record.name,
+        &record.aliases,
+        record.country,
+        record.born,
+        record.died,
     )
-    .bind(id)
-    .bind(record.name.as_str())
-    .bind(aliases)
-    .bind(record.country.map(|c| c.as_str()))
-    .bind(record.born.map(|d| d.to_string()))
-    .bind(record.died.map(|d| d.to_string()))
-    .execute(&mut *conn)
     .await?;
     let held: Vec<(String, String)> =
         sqlx::query_as("SELECT scheme, value FROM person_identifiers WHERE person_id = $1")

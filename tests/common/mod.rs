@@ -438,6 +438,23 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// Asserts that the counts kept as meetings are written (`GET /v1/stats/meetings`
+/// with no filter) answer what counting the meetings answers (a filter that keeps
+/// them all), for each grouping; `when` names the moment in a failure.
+pub async fn assert_kept_counts_agree(app: &TestApp, groupings: &[&str], when: &str) {
+    for grouping in groupings {
+        let kept = app
+            .get(&format!("/v1/stats/meetings?group_by={grouping}"))
+            .await;
+        let counted = app
+            .get(&format!(
+                "/v1/stats/meetings?group_by={grouping}&from=0001-01-01"
+            ))
+            .await;
+        assert_eq!(kept.ok(200), counted.ok(200), "{grouping} {when}");
+    }
+}
+
 /// A free port on the loopback interface, for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
