@@ -14,3 +14,7 @@ ALTER TABLE changes ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
 
 CREATE INDEX changes_feed ON changes (xid, id);
 CREATE INDEX changes_feed_meeting ON changes (meeting_id, xid, id) WHERE meeting_id IS NOT NULL;
+
+-- `GET /v1/meetings?updated_after=` (and the export's and stats' filter of that name):
+-- clients that poll ask for the few meetings changed since their last poll.
+CREATE INDEX meetings_updated_at ON meetings (updated_at);
