@@ -16,9 +16,9 @@ async fn walk(c: &mut Contract<'_>, filters: &[(&str, &str)], limit: usize) -> (
     loop {
         let limit_text = limit.to_string();
         let mut pairs = filters.to_vec();
-        pairs.push(("limit", &limit_text));
+        pairs.push(("limit", limit_text.as_str()));
         if !after.is_empty() {
-            pairs.push(("after", &after));
+            pairs.push(("after", after.as_str()));
         }
         let page = c.get(&format!("/v1/changes{}", query(&pairs))).await;
         let body = page.ok(200).clone();
@@ -83,7 +83,7 @@ async fn changes_answer_as_documented() {
     let last = meeting.last().unwrap();
     assert_eq!(
         (&last["action"], &last["resource"], &last["id"]),
-        (&json!("delete"), &json!("meeting"), &json!(sample.meeting_id))
+        (&json!("delete"), &json!("meeting"), &json!(sample.meeting_id.as_str()))
     );
     assert!(meeting.iter().all(|item| item["meeting_id"] == sample.meeting_id.as_str()));
     let statement_id = statement_uri.rsplit('/').next().unwrap();

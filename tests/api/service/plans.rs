@@ -280,8 +280,8 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         explainer.check(m, &case, meetings).await;
     }
     // Polling for what changed: nothing yet (tomorrow), and everything (an hour ago).
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
-    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let hour_ago = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
     let case = query(&[("updated_after", &tomorrow)]);
     explainer
         .explain(&format!("{m}?{case}"), &case, meetings)
