@@ -451,9 +451,9 @@ impl<'de> Deserialize<'de> for FilterDate {
     }
 }
 
-/// An instant a client filters by (`updated_after`): RFC 3339 with its offset, refused
-/// unless its UTC date is one `is_storable_date` takes, so no instant reaches
-/// PostgreSQL out of its range. Written as the UTC instant it holds.
+/// An instant a client filters by (`updated_after`): RFC 3339 with its offset. Its
+/// four-digit year keeps it well within what PostgreSQL holds. Written as the UTC
+/// instant it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct FilterInstant(pub chrono::DateTime<chrono::Utc>);
@@ -461,21 +461,14 @@ pub struct FilterInstant(pub chrono::DateTime<chrono::Utc>);
 impl<'de> Deserialize<'de> for FilterInstant {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        let instant = chrono::DateTime::parse_from_rfc3339(text.trim())
-            .map(|instant| instant.with_timezone(&chrono::Utc))
+        chrono::DateTime::parse_from_rfc3339(text.trim())
+            .map(|instant| FilterInstant(instant.with_timezone(&chrono::Utc)))
             .map_err(|_| {
                 serde::de::Error::custom(
                     "must be an RFC 3339 instant with its offset, e.g. 2021-10-12T00:00:00Z \
                      (send `+` as %2B)",
                 )
-            })?;
-        if is_storable_date(instant.date_naive()) {
-            Ok(FilterInstant(instant))
-        } else {
-            Err(serde::de::Error::custom(
-                "must be an instant between 0001-01-01 and 9999-12-31",
-            ))
-        }
+            })
     }
 }
 
