@@ -126,8 +126,9 @@ const WATERMARK: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
 /// A transaction id as Postgres writes it.
 fn xid(text: &str) -> ApiResult<u64> {
-    text.parse()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("a transaction id that is not one: {text}")))
+    text.parse().map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("a transaction id that is not one: {text}"))
+    })
 }
 
 /// One page of the feed as its JSON: `{"items": [...], "next_cursor": "..."}`. The
@@ -180,7 +181,11 @@ pub async fn page(db: &PgPool, filters: &FeedFilters) -> ApiResult<String> {
 
 /// A change's JSON object with its cursor as the first key.
 fn with_cursor(cursor: &str, item: &str) -> String {
-    let rest = item.trim_start().strip_prefix('{').unwrap_or(item).trim_start();
+    let rest = item
+        .trim_start()
+        .strip_prefix('{')
+        .unwrap_or(item)
+        .trim_start();
     let cursor = serde_json::to_string(cursor).unwrap_or_else(|_| "\"\"".into());
     if rest.starts_with('}') {
         format!("{{\"cursor\":{cursor}{rest}")

@@ -203,8 +203,15 @@ async fn changes_reach_a_polling_reader_exactly_once_under_long_and_short_transa
         .enumerate()
         .filter(|(at, id)| given[..*at].iter().any(|earlier| earlier > id))
         .count();
-    assert!(overtaken >= 1, "no change was overtaken: the test proved nothing");
-    assert!(reader.polls > 20, "the reader polled only {} times", reader.polls);
+    assert!(
+        overtaken >= 1,
+        "no change was overtaken: the test proved nothing"
+    );
+    assert!(
+        reader.polls > 20,
+        "the reader polled only {} times",
+        reader.polls
+    );
 
     // What the feed says matches the table, row by row.
     let rows: Vec<(i64, String, String, Uuid, Option<Uuid>, Option<i32>)> = sqlx::query_as(
@@ -219,7 +226,11 @@ async fn changes_reach_a_polling_reader_exactly_once_under_long_and_short_transa
         assert_eq!(item["action"], action.as_str(), "{item}");
         assert_eq!(item["resource"], resource.as_str(), "{item}");
         assert_eq!(item["id"], resource_id.to_string(), "{item}");
-        assert_eq!(item["meeting_id"], json!(meeting_id.map(|m| m.to_string())), "{item}");
+        assert_eq!(
+            item["meeting_id"],
+            json!(meeting_id.map(|m| m.to_string())),
+            "{item}"
+        );
         assert_eq!(item["version"], json!(version), "{item}");
         assert!(item["at"].is_string(), "{item}");
     }
@@ -261,7 +272,10 @@ async fn after_now_lists_only_what_comes_next_and_filters_narrow_the_feed() {
     )
     .await
     .ok(201);
-    assert_eq!(app.delete(&format!("/v1/meetings/{before}")).await.status, 204);
+    assert_eq!(
+        app.delete(&format!("/v1/meetings/{before}")).await.status,
+        204
+    );
 
     read_to_the_end(&app, &mut since_now, "", 3).await;
     let seen: Vec<(String, String, String)> = since_now
@@ -287,11 +301,20 @@ async fn after_now_lists_only_what_comes_next_and_filters_narrow_the_feed() {
     let mut one = Reader::default();
     read_to_the_end(&app, &mut one, &format!("&meeting_id={after}"), 2).await;
     assert_eq!(one.items.len(), 2);
-    assert!(one.items.iter().all(|item| item["meeting_id"] == after.as_str()));
+    assert!(
+        one.items
+            .iter()
+            .all(|item| item["meeting_id"] == after.as_str())
+    );
     let mut meetings_only = Reader::default();
     read_to_the_end(&app, &mut meetings_only, "&resource=meeting", 3).await;
     assert_eq!(meetings_only.items.len(), 3);
-    assert!(meetings_only.items.iter().all(|item| item["resource"] == "meeting"));
+    assert!(
+        meetings_only
+            .items
+            .iter()
+            .all(|item| item["resource"] == "meeting")
+    );
 
     // A caught-up reader is handed a cursor it can keep polling with, and nothing twice.
     let caught_up = one.items.len();
@@ -303,7 +326,12 @@ async fn after_now_lists_only_what_comes_next_and_filters_narrow_the_feed() {
     let refused = app
         .get(&format!("/v1/changes?after={cursor}&resource=meeting"))
         .await;
-    assert!(refused.problem(400)["detail"].as_str().unwrap().contains("`after`"));
+    assert!(
+        refused.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`after`")
+    );
 }
 
 #[tokio::test]

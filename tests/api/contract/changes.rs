@@ -10,7 +10,11 @@ use crate::common::TestApp;
 
 /// Every change the feed holds for `filters`, walked in pages of `limit`, checked
 /// against the spec on the way; the last `next_cursor` too.
-async fn walk(c: &mut Contract<'_>, filters: &[(&str, &str)], limit: usize) -> (Vec<Value>, String) {
+async fn walk(
+    c: &mut Contract<'_>,
+    filters: &[(&str, &str)],
+    limit: usize,
+) -> (Vec<Value>, String) {
     let mut items = Vec::new();
     let mut after = String::new();
     loop {
@@ -67,13 +71,20 @@ async fn changes_answer_as_documented() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(all.len() as i64, recorded);
-    let cursors: std::collections::BTreeSet<&str> =
-        all.iter().map(|item| item["cursor"].as_str().unwrap()).collect();
+    let cursors: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|item| item["cursor"].as_str().unwrap())
+        .collect();
     assert_eq!(cursors.len(), all.len());
-    let resources: std::collections::BTreeSet<&str> =
-        all.iter().map(|item| item["resource"].as_str().unwrap()).collect();
+    let resources: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|item| item["resource"].as_str().unwrap())
+        .collect();
     for resource in ["meeting", "participant", "statement", "agreement", "person"] {
-        assert!(resources.contains(resource), "no {resource} change in {all:?}");
+        assert!(
+            resources.contains(resource),
+            "no {resource} change in {all:?}"
+        );
     }
     let since_now = c.get(&format!("/v1/changes?after={now}&limit=500")).await;
     assert_eq!(since_now.ok(200)["items"], json!(all));
@@ -83,9 +94,17 @@ async fn changes_answer_as_documented() {
     let last = meeting.last().unwrap();
     assert_eq!(
         (&last["action"], &last["resource"], &last["id"]),
-        (&json!("delete"), &json!("meeting"), &json!(sample.meeting_id.as_str()))
+        (
+            &json!("delete"),
+            &json!("meeting"),
+            &json!(sample.meeting_id.as_str())
+        )
     );
-    assert!(meeting.iter().all(|item| item["meeting_id"] == sample.meeting_id.as_str()));
+    assert!(
+        meeting
+            .iter()
+            .all(|item| item["meeting_id"] == sample.meeting_id.as_str())
+    );
     let statement_id = statement_uri.rsplit('/').next().unwrap();
     assert!(meeting.iter().any(|item| item["action"] == "delete"
         && item["resource"] == "statement"
@@ -98,7 +117,13 @@ async fn changes_answer_as_documented() {
 
     // An item's cursor goes on from just after it.
     let from_second = c
-        .get(&format!("/v1/changes{}", query(&[("after", all[1]["cursor"].as_str().unwrap()), ("limit", "2")])))
+        .get(&format!(
+            "/v1/changes{}",
+            query(&[
+                ("after", all[1]["cursor"].as_str().unwrap()),
+                ("limit", "2")
+            ])
+        ))
         .await;
     assert_eq!(from_second.ok(200)["items"], json!(all[2..4]));
 
@@ -134,11 +159,17 @@ async fn changes_answer_as_documented() {
 
     // Meetings changed since an instant, for clients that prefer plain polling.
     let since = c
-        .get(&format!("/v1/meetings{}", query(&[("updated_after", "2000-01-01T00:00:00+00:00")])))
+        .get(&format!(
+            "/v1/meetings{}",
+            query(&[("updated_after", "2000-01-01T00:00:00+00:00")])
+        ))
         .await;
     assert!(!since.ok(200)["items"].as_array().unwrap().is_empty());
     let later = c
-        .get(&format!("/v1/meetings{}", query(&[("updated_after", "2999-01-01T00:00:00Z")])))
+        .get(&format!(
+            "/v1/meetings{}",
+            query(&[("updated_after", "2999-01-01T00:00:00Z")])
+        ))
         .await;
     assert_eq!(later.ok(200)["items"], json!([]));
     for bad in ["yesterday", "2021-10-12", "2021-10-12T00:00:00"] {

@@ -287,7 +287,11 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         .explain(&format!("{m}?{case}"), &case, meetings)
         .await;
     explainer
-        .check(m, &query(&[("updated_after", &hour_ago), ("country", "USA")]), meetings)
+        .check(
+            m,
+            &query(&[("updated_after", &hour_ago), ("country", "USA")]),
+            meetings,
+        )
         .await;
 
     // The change feed over a history of six changes a meeting: from the start and on
@@ -305,7 +309,10 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
     .execute(&app.db)
     .await
     .unwrap();
-    sqlx::query("ANALYZE changes").execute(&app.db).await.unwrap();
+    sqlx::query("ANALYZE changes")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let busy_meeting: String = sqlx::query_scalar(
         "SELECT meeting_id::text FROM changes WHERE meeting_id IS NOT NULL ORDER BY id DESC LIMIT 1",
     )
@@ -318,17 +325,24 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         vec![("meeting_id", busy_meeting.as_str())],
         vec![("resource", "statement")],
         vec![("resource", "person")],
-        vec![("resource", "meeting"), ("meeting_id", busy_meeting.as_str())],
+        vec![
+            ("resource", "meeting"),
+            ("meeting_id", busy_meeting.as_str()),
+        ],
     ] {
         let mut pairs = filters;
         pairs.push(("limit", "2"));
         let case = query(&pairs);
         let page = app.get(&format!("{c}?{case}")).await;
         let next = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();
-        explainer.explain(&format!("{c}?{case}"), &case, changes).await;
+        explainer
+            .explain(&format!("{c}?{case}"), &case, changes)
+            .await;
         pairs.push(("after", next.as_str()));
         let case = query(&pairs);
-        explainer.explain(&format!("{c}?{case}"), &case, changes).await;
+        explainer
+            .explain(&format!("{c}?{case}"), &case, changes)
+            .await;
     }
 
     let (role_holder, holder_name): (String, String) = sqlx::query_as(
