@@ -124,6 +124,10 @@ impl FeedFilters {
 /// The watermark now: every transaction below it has finished.
 const WATERMARK: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
+/// A row of a page: the watermark, and a change's JSON, transaction id and id (all
+/// `NULL` when no change is listed).
+type PageRow = (String, Option<String>, Option<String>, Option<i64>);
+
 /// A transaction id as Postgres writes it.
 fn xid(text: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| {
@@ -146,8 +150,7 @@ pub async fn page(db: &PgPool, filters: &FeedFilters) -> ApiResult<String> {
     };
     let mut sql = QueryBuilder::new("");
     filters.push_page(after, &mut sql);
-    let rows: Vec<(String, Option<String>, Option<String>, Option<i64>)> =
-        sql.build_query_as().fetch_all(db).await?;
+    let rows: Vec<PageRow> = sql.build_query_as().fetch_all(db).await?;
     let mark = match rows.first() {
         Some(row) => xid(&row.0)?,
         None => return Err(ApiError::Internal(anyhow::anyhow!("no watermark"))),

@@ -63,6 +63,10 @@ impl Reader {
     }
 }
 
+/// A row of `changes` as the feed shows it: id, action, resource, record, meeting,
+/// version.
+type TableRow = (i64, String, String, Uuid, Option<Uuid>, Option<i32>);
+
 /// Every id in `changes`, in id order.
 async fn all_change_ids(app: &TestApp) -> Vec<i64> {
     sqlx::query_scalar("SELECT id FROM changes ORDER BY id")
@@ -214,7 +218,7 @@ async fn changes_reach_a_polling_reader_exactly_once_under_long_and_short_transa
     );
 
     // What the feed says matches the table, row by row.
-    let rows: Vec<(i64, String, String, Uuid, Option<Uuid>, Option<i32>)> = sqlx::query_as(
+    let rows: Vec<TableRow> = sqlx::query_as(
         "SELECT id, action, resource, resource_id, meeting_id, version FROM changes ORDER BY id",
     )
     .fetch_all(&app.db)
