@@ -196,8 +196,9 @@ async fn changes_reach_a_polling_reader_exactly_once_under_long_and_short_transa
         reader.positions.windows(2).all(|w| w[0] < w[1]),
         "the feed went back"
     );
+    let hazards = hazards.into_inner();
     assert!(
-        hazards.into_inner() >= 2,
+        hazards >= 2,
         "the long transactions never overlapped a committed change with a larger id"
     );
     // Changes come in the order of their transactions, not of their ids: a long
@@ -210,6 +211,12 @@ async fn changes_reach_a_polling_reader_exactly_once_under_long_and_short_transa
     assert!(
         overtaken >= 1,
         "no change was overtaken: the test proved nothing"
+    );
+    eprintln!(
+        "{} changes given once each in {} polls; {hazards} long transactions overlapped \
+         larger committed ids; {overtaken} changes came after one with a larger id",
+        given.len(),
+        reader.polls,
     );
     assert!(
         reader.polls > 20,
