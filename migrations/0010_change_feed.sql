@@ -3,8 +3,9 @@
 -- An id or a timestamp taken before commit is no safe cursor: a transaction that took
 -- a smaller one can commit after a reader has moved past it. So each change records the
 -- id of the transaction that wrote it, and a reader only ever returns changes whose
--- transaction id is below its snapshot's xmin (`pg_snapshot_xmin(pg_current_snapshot())`):
--- every transaction below it has finished, so no change below it can appear later. The
+-- transaction id is below its snapshot's xmin (`pg_snapshot_xmin(pg_current_snapshot())`,
+-- less transactions running in other databases): every transaction below it has
+-- finished, so no change below it can appear later. The
 -- feed runs in (xid, id) order and its cursor is the last (xid, id) it returned.
 --
 -- The rows already recorded were all committed before this migration: they take the

@@ -3,8 +3,8 @@
 //!
 //! Each change records the id of the transaction that wrote it (`changes.xid`,
 //! migration 0010). A page is read in one statement, with the watermark of that
-//! statement's snapshot: `pg_snapshot_xmin(pg_current_snapshot())`, below which every
-//! transaction has finished. Only changes below the watermark are listed, in
+//! statement's snapshot (`pg_snapshot_xmin(pg_current_snapshot())`, less what runs in
+//! other databases), below which every transaction has finished. Only changes below the watermark are listed, in
 //! `(xid, id)` order, so a change that is not listed yet can only ever land after the
 //! cursor: a transaction still open, whatever it took as its id or its time, holds the
 //! watermark back until it ends.
@@ -63,6 +63,24 @@ pub enum Start {
     Now,
 }
 
+/// The watermark of the statement's snapshot, as `xmin`: its oldest transaction still
+/// running, or past them all. The snapshot's own xmin would do, but transaction ids
+/// are the whole server's: a long transaction in another database (a migration, a
+/// test's) would hold the feed back though it can write no change here. So running
+/// transactions that `pg_stat_activity` shows in another database are passed over; one
+/// it does not show there (ended since, in this database, prepared, or hidden from this
+/// role) still holds the watermark, which is never too far.
+macro_rules! watermark {
+    () => {
+        "SELECT least(pg_snapshot_xmax(snap.s),
+                      (SELECT min(running.xid) FROM pg_snapshot_xip(snap.s) AS running(xid)
+                        WHERE NOT EXISTS (SELECT FROM pg_stat_activity a
+                                           WHERE a.backend_xid = running.xid::xid
+                                             AND a.datname <> current_database()))) AS xmin
+           FROM (SELECT pg_current_snapshot() AS s) snap"
+    };
+}
+
 impl FeedFilters {
     /// Where the page starts, from `after`; a cursor that the feed did not make for
     /// these filters is a 400 naming `after`.
@@ -90,9 +108,9 @@ impl FeedFilters {
     /// with each change below it that the page holds (`limit + 1` of them, to tell
     /// whether more follow), or one row with the watermark alone.
     pub fn push_page(&self, after: Position, sql: &mut QueryBuilder<Postgres>) {
+        sql.push(concat!("WITH mark AS (", watermark!(), ")"));
         sql.push(
-            "WITH mark AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-             SELECT mark.xmin::text, page.item, page.xid::text, page.id
+            " SELECT mark.xmin::text, page.item, page.xid::text, page.id
                FROM mark LEFT JOIN LATERAL (
                     SELECT json_build_object(
                                'at', c.changed_at,
@@ -122,7 +140,7 @@ impl FeedFilters {
 }
 
 /// The watermark now: every transaction below it has finished.
-const WATERMARK: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
+const WATERMARK: &str = concat!("SELECT xmin::text FROM (", watermark!(), ") mark");
 
 /// A row of a page: the watermark, and a change's JSON, transaction id and id (all
 /// `NULL` when no change is listed).

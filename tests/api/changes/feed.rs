@@ -77,7 +77,7 @@ async fn all_change_ids(app: &TestApp) -> Vec<i64> {
 
 /// Polls until the reader holds as many changes as the table, or fails after a while.
 async fn read_to_the_end(app: &TestApp, reader: &mut Reader, filters: &str, expected: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         reader.catch_up(app, filters).await;
         if reader.positions.len() >= expected || Instant::now() > deadline {

@@ -62,7 +62,7 @@ async fn changes_answer_as_documented() {
 
     // The whole feed, in pages of three, is the history, once; and from `now` too.
     let mut all = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..300 {
         all = walk(&mut c, &[], 3).await.0;
         if all.len() as i64 >= recorded {
             break;
