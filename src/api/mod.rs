@@ -1,6 +1,7 @@
 //! The handlers, one module per resource of `openapi.yaml`, each with its `routes()`,
 //! and the route table the application is built from.
 
+pub mod changes;
 pub mod countries;
 pub mod export;
 pub mod history;
@@ -28,6 +29,7 @@ pub fn resources() -> Routes<AppState> {
         .merge(countries::routes())
         .merge(stats::routes())
         .merge(history::routes())
+        .merge(changes::routes())
         .merge(export::routes())
 }
 

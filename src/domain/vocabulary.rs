@@ -451,6 +451,27 @@ impl<'de> Deserialize<'de> for FilterDate {
     }
 }
 
+/// An instant a client filters by (`updated_after`): RFC 3339 with its offset. Its
+/// four-digit year keeps it well within what PostgreSQL holds. Written as the UTC
+/// instant it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct FilterInstant(pub chrono::DateTime<chrono::Utc>);
+
+impl<'de> Deserialize<'de> for FilterInstant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        chrono::DateTime::parse_from_rfc3339(text.trim())
+            .map(|instant| FilterInstant(instant.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                serde::de::Error::custom(
+                    "must be an RFC 3339 instant with its offset, e.g. 2021-10-12T00:00:00Z \
+                     (send `+` as %2B)",
+                )
+            })
+    }
+}
+
 /// Whether the API takes `date`: years 1 to 9999, which every client and the database
 /// agree on, in bodies, filters and cursors alike.
 pub fn is_storable_date(date: chrono::NaiveDate) -> bool {

@@ -6,7 +6,7 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::domain::country::CountryCode;
 use crate::domain::error::ApiResult;
-use crate::domain::vocabulary::{FilterDate, MeetingKind, Topic};
+use crate::domain::vocabulary::{FilterDate, FilterInstant, MeetingKind, Topic};
 use crate::store::pagination::{self, Limit};
 use crate::store::people::PersonRef;
 use crate::store::representation;
@@ -45,6 +45,10 @@ pub struct MeetingFilters {
     pub to: Option<FilterDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// Created or last changed after this instant (the start of the writing
+    /// transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_after: Option<FilterInstant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// Newest first unless given; with `q` and no `sort`, best match first.
@@ -86,6 +90,7 @@ impl MeetingFilters {
             && self.from.is_none()
             && self.to.is_none()
             && self.city.is_none()
+            && self.updated_after.is_none()
             && self.q.is_none()
     }
 
@@ -132,6 +137,9 @@ impl MeetingFilters {
             sql.push(" AND fold(m.city) = fold(")
                 .push_bind(city.trim().to_owned())
                 .push(")");
+        }
+        if let Some(FilterInstant(after)) = self.updated_after {
+            sql.push(" AND m.updated_at > ").push_bind(after);
         }
         if let Some(q) = &self.q {
             let query = crate::store::search::Query::parse(q)?;

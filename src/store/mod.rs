@@ -7,6 +7,7 @@ pub mod countries;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod feed;
 pub mod filters;
 pub mod history;
 pub mod idempotency;

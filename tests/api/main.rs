@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod changes;
 mod contract;
 mod import_export;
 mod meetings;

@@ -161,8 +161,14 @@ def _strings(value):
 
 def _refused_for_state(case, problem):
     if problem.get("status") == 400:
-        # A cursor is an opaque token made by the server; a generated one is refused.
-        return problem.get("detail", "").startswith("invalid `cursor`") or _only_invisible_beyond_bmp(case, problem)
+        # A cursor is an opaque token made by the server (`cursor`, or the change feed's
+        # `after`); a generated one is refused.
+        detail = problem.get("detail", "")
+        return (
+            detail.startswith("invalid `cursor`")
+            or detail.startswith("invalid `after`")
+            or _only_invisible_beyond_bmp(case, problem)
+        )
     if problem.get("status") == 422:
         errors = problem.get("errors") or []
         return bool(errors) and all(

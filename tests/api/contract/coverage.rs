@@ -13,6 +13,7 @@ pub enum Resource {
     System,
     Meetings,
     History,
+    Changes,
     Participants,
     Statements,
     Agreements,
@@ -25,10 +26,11 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 12] = [
+    pub const ALL: [Resource; 13] = [
         Resource::System,
         Resource::Meetings,
         Resource::History,
+        Resource::Changes,
         Resource::Participants,
         Resource::Statements,
         Resource::Agreements,
@@ -48,6 +50,7 @@ impl Resource {
             Resource::System => &["/health", "/ready", "/metrics", "/openapi.yaml", "/docs"],
             Resource::Meetings => &["/v1/meetings"],
             Resource::History => &["/v1/meetings/{id}/history"],
+            Resource::Changes => &["/v1/changes"],
             Resource::Participants => &["/v1/meetings/{id}/participants", "/v1/participants"],
             Resource::Statements => &["/v1/meetings/{id}/statements", "/v1/statements"],
             Resource::Agreements => &["/v1/meetings/{id}/agreements", "/v1/agreements"],

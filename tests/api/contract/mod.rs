@@ -8,6 +8,7 @@ mod spec;
 mod spec_inputs;
 
 mod agreements;
+mod changes;
 mod countries;
 mod export;
 mod history;

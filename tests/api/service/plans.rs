@@ -5,6 +5,7 @@
 
 use chancery::http::extract::parse_query;
 use chancery::store::agreements::AgreementFilters;
+use chancery::store::feed::{FeedFilters, Start};
 use chancery::store::filters::MeetingFilters;
 use chancery::store::roles::RoleFilters;
 use chancery::store::statements::StatementFilters;
@@ -14,7 +15,8 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::common::TestApp;
 
-const BIG_TABLES: [&str; 5] = [
+const BIG_TABLES: [&str; 6] = [
+    "changes",
     "meetings",
     "statements",
     "agreements",
@@ -109,6 +111,14 @@ fn statements(query: &str, sql: &mut QueryBuilder<Postgres>) {
 fn agreements(query: &str, sql: &mut QueryBuilder<Postgres>) {
     let filters: AgreementFilters = parse_query(query).unwrap();
     filters.push_page(sql).unwrap();
+}
+
+fn changes(query: &str, sql: &mut QueryBuilder<Postgres>) {
+    let filters: FeedFilters = parse_query(query).unwrap();
+    let Start::After(after) = filters.start().unwrap() else {
+        panic!("`after=now` reads no change");
+    };
+    filters.push_page(after, sql);
 }
 
 fn roles(query: &str, sql: &mut QueryBuilder<Postgres>) {
@@ -269,6 +279,72 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
     ] {
         explainer.check(m, &case, meetings).await;
     }
+    // Polling for what changed: nothing yet (tomorrow), and everything (an hour ago).
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let hour_ago = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    let case = query(&[("updated_after", &tomorrow)]);
+    explainer
+        .explain(&format!("{m}?{case}"), &case, meetings)
+        .await;
+    explainer
+        .check(
+            m,
+            &query(&[("updated_after", &hour_ago), ("country", "USA")]),
+            meetings,
+        )
+        .await;
+
+    // The change feed over a history of six changes a meeting: from the start and on
+    // from a cursor, whole, by meeting and by kind of record.
+    sqlx::query(
+        "INSERT INTO changes (action, resource, resource_id, meeting_id, person_id, version)
+         SELECT 'create', r.resource, m.id,
+                CASE WHEN r.resource <> 'person' THEN m.id END,
+                CASE WHEN r.resource = 'person' THEN m.id END,
+                CASE WHEN r.resource <> 'person' THEN m.version END
+           FROM meetings m
+          CROSS JOIN (VALUES ('meeting'), ('participant'), ('participant'), ('statement'),
+                             ('agreement'), ('person')) AS r(resource)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE changes")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let busy_meeting: String = sqlx::query_scalar(
+        "SELECT meeting_id::text FROM changes WHERE meeting_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let c = "/v1/changes";
+    for filters in [
+        vec![],
+        vec![("meeting_id", busy_meeting.as_str())],
+        vec![("resource", "statement")],
+        vec![("resource", "person")],
+        vec![
+            ("resource", "meeting"),
+            ("meeting_id", busy_meeting.as_str()),
+        ],
+    ] {
+        let mut pairs = filters;
+        pairs.push(("limit", "2"));
+        let case = query(&pairs);
+        let page = app.get(&format!("{c}?{case}")).await;
+        let next = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+        explainer
+            .explain(&format!("{c}?{case}"), &case, changes)
+            .await;
+        pairs.push(("after", next.as_str()));
+        let case = query(&pairs);
+        explainer
+            .explain(&format!("{c}?{case}"), &case, changes)
+            .await;
+    }
+
     let (role_holder, holder_name): (String, String) = sqlx::query_as(
         "SELECT pe.id::text, pe.name FROM people pe
           WHERE (SELECT count(*) FROM roles r WHERE r.person_id = pe.id) >= 2

@@ -14,8 +14,9 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 
 /// Every list and its parameters a request must carry anyway.
-const LISTS: [(&str, &str); 7] = [
+const LISTS: [(&str, &str); 8] = [
     ("/v1/meetings", ""),
+    ("/v1/changes", ""),
     ("/v1/statements", ""),
     ("/v1/agreements", ""),
     ("/v1/people", ""),
