@@ -44,8 +44,9 @@ function outcome(result: Schemas["ImportLine"]): string {
     return "error" in result ? result.error : result.status;
 }
 
+// An export line is a meeting document, or with `type=people` a person with their roles.
 type ExportLine = paths["/v1/export"]["get"]["responses"][200]["content"]["application/x-ndjson"];
-function exported(doc: ExportLine): Schemas["MeetingInput"] {
+function exported(doc: ExportLine): Schemas["MeetingInput"] | Schemas["PersonRecord"] {
     return doc;
 }
 
