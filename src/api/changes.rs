@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::domain::error::ApiResult;
 use crate::http::etag;
 use crate::http::extract::Query;
+use crate::http::live::Bounds;
 use crate::http::replica::ReadPool;
 use crate::http::routes::{Routes, get};
 use crate::store::feed::{self, FeedFilters, Start};
@@ -47,5 +48,9 @@ async fn stream(
         Start::After(position) => position,
         Start::Now => feed::now(&db).await?,
     };
-    Ok(subscription.respond(db, filters, after, &state.settings))
+    let bounds = Bounds {
+        send_timeout: state.settings.send_timeout,
+        lifetime: state.settings.stream_lifetime,
+    };
+    Ok(subscription.respond(db, filters, after, bounds))
 }

@@ -7,16 +7,16 @@
 //!   still running below the watermark is read again shortly after, and every
 //!   subscriber also reads every [`POLL`], so nothing waits on a notification that
 //!   never came (the listener down, or a change written with triggers off).
-//! - **Capped.** At most `Settings::stream_subscribers` at once per instance; past that
+//! - **Capped.** At most `CHANCERY_STREAM_SUBSCRIBERS` at once per instance; past that
 //!   the answer is 503 with `Retry-After`.
 //! - **A slow reader is dropped, not buffered for.** Each subscriber has a queue of
-//!   [`QUEUE`] events. When one cannot be queued within `Settings::send_timeout` (the
+//!   [`QUEUE`] events. When one cannot be queued within [`Bounds::send_timeout`] (the
 //!   client has stopped taking bytes, and the socket and queue are full), the
 //!   subscriber is cut off; it resumes with `Last-Event-ID` and misses nothing. Its
 //!   connection is closed at once, not after the queue drains (`http::server` also
 //!   closes any connection that takes no bytes for that long).
 //! - **Ended on shutdown**, so that a graceful stop does not wait on streams forever,
-//!   and after `Settings::stream_lifetime`, so that subscribers spread over instances
+//!   and after its [`Bounds::lifetime`], so that subscribers spread over instances
 //!   as they come and go (the client reconnects with `Last-Event-ID`).
 
 use std::sync::Arc;
@@ -29,7 +29,6 @@ use sqlx::PgPool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::Settings;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::http::listening::Follower;
 use crate::store::feed::{self, FeedFilters, Position};
@@ -120,11 +119,11 @@ impl Follower for Live {
 }
 
 /// What bounds one stream.
-struct Bounds {
+pub struct Bounds {
     /// How long one event may wait for room in the queue.
-    send_timeout: Duration,
-    /// When the stream ends (once it has caught up), for the client to reconnect.
-    ends: tokio::time::Instant,
+    pub send_timeout: Duration,
+    /// How long the stream runs before it ends, for the client to reconnect.
+    pub lifetime: Duration,
 }
 
 /// One subscriber's place, held while its stream runs.
@@ -160,16 +159,12 @@ impl Subscription {
         db: PgPool,
         mut filters: FeedFilters,
         after: Position,
-        settings: &Settings,
+        bounds: Bounds,
     ) -> Response {
         filters.limit = crate::store::pagination::Limit::new(PAGE);
         let (queue, events) = mpsc::channel(QUEUE);
         let (drop_it, dropped) = oneshot::channel();
         let closing = self.live.closing.clone();
-        let bounds = Bounds {
-            send_timeout: settings.send_timeout,
-            ends: tokio::time::Instant::now() + settings.stream_lifetime,
-        };
         tokio::spawn(self.follow(db, filters, after, bounds, queue, drop_it));
         let stream = stream(events, dropped, closing);
         Sse::new(stream)
@@ -184,10 +179,14 @@ impl Subscription {
         db: PgPool,
         filters: FeedFilters,
         mut after: Position,
-        Bounds { send_timeout, ends }: Bounds,
+        Bounds {
+            send_timeout,
+            lifetime,
+        }: Bounds,
         queue: mpsc::Sender<Event>,
         drop_it: oneshot::Sender<()>,
     ) {
+        let ends = tokio::time::Instant::now() + lifetime;
         let mut wake = self.live.wake.subscribe();
         wake.mark_unchanged();
         // After a change was heard that the feed did not show yet: when to look again.
