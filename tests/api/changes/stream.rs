@@ -284,6 +284,23 @@ async fn past_the_cap_a_subscriber_is_told_to_retry() {
 }
 
 #[tokio::test]
+async fn a_required_read_key_covers_the_stream() {
+    let app = TestApp::spawn_with(Settings {
+        require_read_key: true,
+        ..Settings::default()
+    })
+    .await;
+    app.get("/v1/changes/stream").await.problem(401);
+    let auth = format!("Bearer {}", app.read_key);
+    let request = Request::get("/v1/changes/stream?after=now")
+        .header("authorization", auth)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_stream_ends_after_its_lifetime_for_the_client_to_resume() {
     let app = TestApp::spawn_with(Settings {
         stream_lifetime: Duration::from_secs(1),
