@@ -1,0 +1,133 @@
+//! The PLOVER export: every line a PLOVER record by the manual's schema, and the seed
+//! meeting's records field by field.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, seed_meeting};
+
+/// The JSON Schema of a PLOVER record, written from the PLOVER manual's "Data Fields".
+pub fn plover_schema() -> jsonschema::Validator {
+    let text = include_str!("../../data/plover.schema.json");
+    let schema: Value = serde_json::from_str(text).unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .unwrap()
+}
+
+/// Every line of a PLOVER export, each checked against the schema.
+#[track_caller]
+pub fn valid_records(schema: &jsonschema::Validator, text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+            let errors: Vec<String> = schema
+                .iter_errors(&record)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{record}\n{errors:#?}");
+            record
+        })
+        .collect()
+}
+
+fn codes(entities: &Value) -> Vec<&str> {
+    entities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seed_meeting_exports_as_plover_records() {
+    let app = TestApp::spawn().await;
+    let meeting = app.create_meeting(&seed_meeting()).await;
+    let id = meeting["id"].as_str().unwrap();
+    let source = "https://www.telesurenglish.net/news/cuba-and-russia-strengthen-strategic-alliance-20211013-0010.html";
+
+    let exported = app.get("/v1/export?format=plover").await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+    assert_eq!(exported.headers["content-type"], "application/x-ndjson");
+    let records = valid_records(&plover_schema(), &exported.text);
+    assert_eq!(records.len(), 4, "{}", exported.text);
+
+    // The meeting: Russia's deputy prime minister visits Cuba's president.
+    let consult = &records[0];
+    assert_eq!(consult["id"], id);
+    assert_eq!(consult["date"], "2021-10-12");
+    assert_eq!(consult["event"], "CONSULT");
+    assert_eq!(consult["quad_code"], 1);
+    assert_eq!(consult["mode"], "visit");
+    assert_eq!(consult["cameo"], "042");
+    assert_eq!(codes(&consult["actor"]), ["RUS"]);
+    assert_eq!(codes(&consult["recipient"]), ["CUB", "CUB"]);
+    assert_eq!(
+        consult["actor"][0],
+        json!({"code": "RUS", "sector": "GOV", "entity_text": "Yuri Borisov",
+               "office": "Deputy Prime Minister of Russia"})
+    );
+    // A body without a country keeps its name and invents no code.
+    assert_eq!(
+        consult["actor"][1],
+        json!({"entity_text": "Russian-Cuban Intergovernmental Commission", "office": "members"})
+    );
+    assert_eq!(consult["recipient"][0]["entity_text"], "Miguel Díaz-Canel");
+    assert_eq!(consult["recipient"][0]["office"], "President of Cuba");
+    let context = consult["context"].as_array().unwrap();
+    assert_eq!(context[0], "diplomatic");
+    for expected in ["economic", "resource", "humanitarian", "disease", "legal"] {
+        assert!(
+            context.contains(&json!(expected)),
+            "{expected}: {context:?}"
+        );
+    }
+    assert_eq!(
+        consult["event_loc"],
+        json!({"name": "Havana", "latitude": 23.1136, "longitude": -82.3666, "cc3": "CUB"})
+    );
+
+    // Two plans, agreed and not signed: intents to cooperate economically.
+    for (record, title) in records[1..3].iter().zip([
+        "Strengthen trade agreements to extract Cuban oil reserves in the Gulf of Mexico",
+        "Increase direct flights from Russia to promote tourism to Cuba",
+    ]) {
+        assert_eq!(record["event"], "AGREE");
+        assert_eq!(record["quad_code"], 1);
+        assert_eq!(record["cameo"], "031");
+        assert_eq!(record["event_text"], json!([title]));
+        assert_eq!(codes(&record["actor"]), ["CUB", "RUS"]);
+        assert_eq!(record["recipient"], json!([]));
+        assert_eq!(record["date"], "2021-10-12");
+        assert_eq!(record["due_by"], Value::Null);
+    }
+    // The pledge: Russia promises Cuba humanitarian aid by the end of the year.
+    let pledge = &records[3];
+    assert_eq!(pledge["event"], "AGREE");
+    assert_eq!(pledge["cameo"], "033");
+    assert_eq!(codes(&pledge["actor"]), ["RUS"]);
+    assert_eq!(codes(&pledge["recipient"]), ["CUB"]);
+    assert_eq!(pledge["due_by"], "2021-12-31");
+    assert_eq!(pledge["context"], json!(["diplomatic", "humanitarian"]));
+
+    // One meeting, one link; every record cites the article.
+    for record in &records {
+        assert_eq!(record["link"], id, "{record}");
+        assert_eq!(record["cite_info"]["url"], source, "{record}");
+        assert_eq!(record["cite_info"]["publication"], "teleSUR");
+    }
+    let ids: std::collections::HashSet<&str> =
+        records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 4, "record ids are unique");
+
+    // The same filters as every export.
+    let none = app.get("/v1/export?format=plover&country=USA").await;
+    assert_eq!(none.status, 200);
+    assert_eq!(none.text, "");
+    let havana = app
+        .get("/v1/export?format=plover&city=havana&topic=energy")
+        .await;
+    assert_eq!(havana.text.lines().count(), 4);
+}
