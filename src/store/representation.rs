@@ -412,11 +412,17 @@ pub const EXPORT: &str = concat!(
     ",
         'topics', m.topics,
         'participants', coalesce((
-            SELECT json_agg(json_build_object(
-                       'name', pe.name, 'organization', p.organization, 'role', p.role,
-                       'country', p.country, 'side', p.side)
+            SELECT json_agg(CASE WHEN qid.value IS NULL
+                       THEN json_build_object(
+                           'name', pe.name, 'organization', p.organization, 'role', p.role,
+                           'country', p.country, 'side', p.side)
+                       -- A person with a Wikidata id is found by it again on import.
+                       ELSE json_build_object(
+                           'name', pe.name, 'organization', p.organization, 'role', p.role,
+                           'country', p.country, 'side', p.side, 'wikidata', qid.value) END
                    ORDER BY p.position, p.id)
               FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+              LEFT JOIN person_identifiers qid ON qid.person_id = p.person_id AND qid.scheme = 'wikidata'
              WHERE p.meeting_id = m.id), '[]'),
         'statements', coalesce((
             SELECT json_agg(json_build_object(

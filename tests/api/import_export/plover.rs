@@ -131,3 +131,167 @@ async fn the_seed_meeting_exports_as_plover_records() {
         .await;
     assert_eq!(havana.text.lines().count(), 4);
 }
+
+/// The meeting's CONSULT record in a PLOVER export of only it.
+async fn consult_of(app: &TestApp, title: &str) -> Value {
+    let exported = app
+        .get(&format!(
+            "/v1/export?format=plover&q=%22{}%22",
+            title.replace(' ', "%20")
+        ))
+        .await;
+    let records = valid_records(&plover_schema(), &exported.text);
+    assert_eq!(records.len(), 1, "{}", exported.text);
+    records[0].clone()
+}
+
+#[tokio::test]
+async fn cameo_codes_and_modes_follow_sides_ground_and_status() {
+    let app = TestApp::spawn().await;
+    let seed = app.create_meeting(&seed_meeting()).await;
+    assert_eq!(seed["cameo"], "042");
+    let cameos: Vec<&Value> = seed["agreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["cameo"])
+        .collect();
+    assert_eq!(cameos, [&json!("031"), &json!("031"), &json!("033")]);
+
+    // Signed: 057, and a SUPPORT record dated the day of signing.
+    let plan = seed["agreements"][0]["id"].as_str().unwrap();
+    let signed = app
+        .patch(
+            &format!("/v1/agreements/{plan}"),
+            &json!({"status": "signed", "signed_on": "2021-11-02"}),
+        )
+        .await;
+    assert_eq!(signed.ok(200)["cameo"], "057", "{}", signed.text);
+    assert_eq!(
+        app.get(&format!("/v1/agreements/{plan}")).await.json["cameo"],
+        "057"
+    );
+    let listed = app.get("/v1/agreements?status=signed").await;
+    assert_eq!(listed.ok(200)["items"][0]["cameo"], "057");
+    let records = valid_records(
+        &plover_schema(),
+        &app.get("/v1/export?format=plover").await.text,
+    );
+    let support = records.iter().find(|r| r["id"] == plan).unwrap();
+    assert_eq!(support["event"], "SUPPORT");
+    assert_eq!(support["date"], "2021-11-02");
+
+    // An agreement of another kind, not signed: 030; a plan on topics with no intent: 030.
+    let meeting = seed["id"].as_str().unwrap();
+    for (agreement, cameo) in [
+        (
+            json!({"title": "A treaty to come", "kind": "treaty", "status": "proposed",
+                "topics": ["trade"]}),
+            "030",
+        ),
+        (
+            json!({"title": "A plan on culture", "kind": "plan", "topics": ["culture"]}),
+            "030",
+        ),
+        (
+            json!({"title": "A pledge of arms", "kind": "pledge", "topics": ["culture", "defense"]}),
+            "031",
+        ),
+        (
+            json!({"title": "A reform", "kind": "plan", "topics": ["democracy"]}),
+            "034",
+        ),
+        (
+            json!({"title": "An old MoU", "kind": "mou", "status": "in_force"}),
+            "057",
+        ),
+    ] {
+        let added = app
+            .post(&format!("/v1/meetings/{meeting}/agreements"), &agreement)
+            .await;
+        assert_eq!(added.ok(201)["cameo"], cameo, "{agreement}");
+    }
+
+    // A call; third ground without sides; no sides at home; hosts alone.
+    let shapes = [
+        (
+            json!({"title": "Call one", "date": "2020-01-01", "kind": "phone_call",
+                   "participants": [{"name": "A", "country": "USA", "side": "host"},
+                                    {"name": "B", "country": "RUS", "side": "guest"}]}),
+            "041",
+            json!("phone"),
+        ),
+        (
+            json!({"title": "Geneva talks", "date": "2020-01-02", "kind": "bilateral",
+                   "location": {"city": "Geneva", "country": "CHE"},
+                   "participants": [{"name": "A", "country": "USA"}, {"name": "B", "country": "SUN"}]}),
+            "044",
+            json!("third-party"),
+        ),
+        (
+            json!({"title": "Moscow talks", "date": "2020-01-03", "kind": "bilateral",
+                   "location": {"city": "Moscow", "country": "RUS"},
+                   "participants": [{"name": "A", "country": "USA"}, {"name": "B", "country": "RUS"}]}),
+            "040",
+            Value::Null,
+        ),
+        (
+            json!({"title": "Belgrade welcome", "date": "1975-01-04", "kind": "official_visit",
+                   "host_country": "YUG",
+                   "participants": [{"name": "Host", "country": "YUG", "side": "host", "role": "President"},
+                                    {"name": "Visitor", "country": "DDR"}]}),
+            "043",
+            json!("visit"),
+        ),
+        (
+            json!({"title": "Empty talks", "date": "2020-01-05"}),
+            "040",
+            Value::Null,
+        ),
+    ];
+    for (document, cameo, mode) in shapes {
+        let created = app.create_meeting(&document).await;
+        assert_eq!(created["cameo"], cameo, "{document}");
+        let title = document["title"].as_str().unwrap();
+        let consult = consult_of(&app, title).await;
+        assert_eq!(consult["cameo"], cameo, "{consult}");
+        assert_eq!(consult["mode"], mode, "{consult}");
+        match cameo {
+            // No clear sides: everyone acts, nobody receives.
+            "044" | "040" => assert_eq!(consult["recipient"], json!([]), "{consult}"),
+            _ => assert!(
+                !consult["recipient"].as_array().unwrap().is_empty(),
+                "{consult}"
+            ),
+        }
+    }
+    // Former states stay former.
+    let geneva = consult_of(&app, "Geneva talks").await;
+    assert_eq!(codes(&geneva["actor"]), ["USA", "SUN"]);
+    let belgrade = consult_of(&app, "Belgrade welcome").await;
+    assert_eq!(codes(&belgrade["actor"]), ["YUG"]);
+    assert_eq!(codes(&belgrade["recipient"]), ["DDR"]);
+    assert_eq!(belgrade["actor"][0]["sector"], "GOV");
+    assert!(
+        belgrade["recipient"][0].get("sector").is_none(),
+        "no office, no sector"
+    );
+    let empty = consult_of(&app, "Empty talks").await;
+    assert_eq!(empty["actor"], json!([]));
+    assert_eq!(empty["event_loc"], Value::Null);
+    assert_eq!(empty["cite_info"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_plover_export_refuses_what_it_cannot_do() {
+    let app = TestApp::spawn().await;
+    for query in [
+        "format=plover&bom=true",
+        "format=plover&cursor=abc",
+        "format=PLOVER2",
+        "type=people&format=plover",
+        "format=plover&from=2021-13-01",
+    ] {
+        app.get(&format!("/v1/export?{query}")).await.problem(400);
+    }
+}
