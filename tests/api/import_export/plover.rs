@@ -295,3 +295,39 @@ async fn the_plover_export_refuses_what_it_cannot_do() {
         app.get(&format!("/v1/export?{query}")).await.problem(400);
     }
 }
+
+/// The agreements' "express intent" codes agree with the CAMEO-to-PLOVER mapping file:
+/// for each PLOVER context the file gives an 03 code, a plan on that topic answers the
+/// first such code, cut to three digits.
+#[tokio::test]
+async fn intent_codes_follow_the_mapping_file() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/CAMEO2PLOVER-2021.txt"
+    );
+    let text = std::fs::read_to_string(path).expect("../shared/data/CAMEO2PLOVER-2021.txt");
+    let mut first_code: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let Some((code, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split('#').next().unwrap().split(',').collect();
+        let context = fields.get(2).map(|c| c.trim()).unwrap_or("");
+        if !code.starts_with("03") || fields[0].trim() != "AGREE" || context.is_empty() {
+            continue;
+        }
+        if !first_code.iter().any(|(known, _)| known == context) {
+            first_code.push((context.to_owned(), code[..3].to_owned()));
+        }
+    }
+    assert!(first_code.len() >= 8, "{first_code:?}");
+    let app = TestApp::spawn().await;
+    for (context, code) in &first_code {
+        let answered: String = sqlx::query_scalar("SELECT cameo_intent(ARRAY[$1])")
+            .bind(context)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(&answered, code, "{context}");
+    }
+}
