@@ -204,10 +204,12 @@ const TRIGGERS_OFF: [&str; 3] = [
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 8] = [
+const TRIGGERS_ON: [&str; 10] = [
     "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
+    "SELECT fill_meeting_offices()",
+    "ANALYZE meeting_offices",
     // The counts of every meeting that `GET /v1/stats/meetings` answers from.
     "INSERT INTO meeting_counts (dimension, key, n)
      SELECT k.dimension, k.key, count(*)
@@ -220,12 +222,13 @@ const TRIGGERS_ON: [&str; 8] = [
     "ALTER TABLE roles ENABLE TRIGGER USER",
 ];
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "people",
     "roles",
     "meetings",
     "meeting_country_pairs",
     "meeting_participant_summaries",
+    "meeting_offices",
     "sources",
     "participants",
     "statements",
