@@ -6,13 +6,18 @@
 -- date (`held @> date`, what the filter asks), by country, rebuilt by triggers whenever
 -- a meeting's participants, its date or countries, or their people's roles change.
 --
--- And "who held it on this day" by country (`GET /v1/roles?on=&posted_to=`) intersected
--- every role of the country with every role held that day; a GiST index on both
--- (btree_gist, shipped with PostgreSQL's contrib modules) finds the few at once.
+-- And "who held it on this day" by country (`GET /v1/roles?on=&posted_to=`, `&serves=`)
+-- intersected every role of the country with every role held that day; a GiST index on
+-- both (btree_gist, shipped with PostgreSQL's contrib modules) finds the few at once.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 CREATE INDEX roles_posted_to_held ON roles USING gist (posted_to, held) WHERE posted_to IS NOT NULL;
 CREATE INDEX roles_serves_held ON roles USING gist (serves, held) WHERE serves IS NOT NULL;
+-- And the roles serving one country in the list's order, as `roles_posted_to` has them
+-- for the country posted to: without it, a country with few roles held that day was
+-- looked for along every role there is.
+CREATE INDEX roles_serves ON roles (serves, (coalesce(lower(held), DATE '0001-01-01')), id)
+    WHERE serves IS NOT NULL;
 
 -- One row for each office held at a meeting with `country` '', and one more for each of
 -- the meeting's countries: a page of one office's meetings, or of one office's meetings
