@@ -109,6 +109,7 @@ impl MeetingInput {
         }
         for (index, agreement) in self.agreements.iter().enumerate() {
             agreement.check(&format!("agreements[{index}]"), &mut checks);
+            agreement.check_made_on(&format!("agreements[{index}]"), self.date, &mut checks);
         }
         Ok(checks.finish()?)
     }

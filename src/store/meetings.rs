@@ -161,7 +161,7 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
         .iter()
         .flat_map(|m| m.input.agreements.iter().map(move |a| (m.id, a)))
         .collect();
-    agreements::insert_all(conn, &agreements).await?;
+    agreements::insert_all(conn, &agreements, agreements::Sent::InDocuments).await?;
     Ok(())
 }
 

@@ -491,11 +491,14 @@ async fn write_meetings(
             }
         }
     }
+    // The new version replaces the old whole; what hung off it goes with it, but what
+    // other meetings' agreements say about it stays.
+    let references = crate::store::agreements::references_into(conn, &replaced).await?;
     if !replaced.is_empty() {
-        // The new version replaces the old whole; what hung off it goes with it.
         meetings::delete_many(conn, &replaced).await?;
     }
     meetings::insert_many(conn, &writes).await?;
+    crate::store::agreements::restore(conn, references).await?;
     let created: Vec<Uuid> = writes
         .iter()
         .map(|w| w.id)
