@@ -110,10 +110,38 @@ pub async fn insert_all(
 
     let mut events = Vec::new();
     let mut created = Vec::new();
-    for (id, (_, input)) in ids.iter().zip(new) {
+    let mut named = Vec::new();
+    for ((id, (_, input)), prefix) in ids.iter().zip(new).zip(&field_names) {
         match &input.events {
-            Some(given) => events.extend(given.iter().map(|event| (*id, event))),
+            Some(given) => {
+                for (index, event) in given.iter().enumerate() {
+                    events.push((*id, event));
+                    if let Some(meeting_id) = event.meeting_id {
+                        named.push((meeting_id, format!("{prefix}events[{index}].meeting_id")));
+                    }
+                }
+            }
             None => created.push(*id),
+        }
+    }
+    if !named.is_empty() {
+        let meetings: Vec<Uuid> = named.iter().map(|(id, _)| *id).collect();
+        let missing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT given FROM unnest($1::uuid[]) AS given
+              WHERE NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = given) LIMIT 1",
+        )
+        .bind(&meetings)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(missing) = missing {
+            let field = named
+                .iter()
+                .find(|(id, _)| *id == missing)
+                .map_or("meeting_id", |(_, field)| field.as_str());
+            return Err(ApiError::field(
+                field,
+                format!("there is no meeting {missing}"),
+            ));
         }
     }
     insert_events(conn, &events).await?;
@@ -155,7 +183,7 @@ fn status_of(input: &AgreementInput) -> AgreementStatus {
 }
 
 /// Writes events, each `(agreement id, event)`, in the order given (which is the order
-/// recorded); returns their ids.
+/// recorded); returns their ids. The meetings they name must exist.
 pub async fn insert_events(
     conn: &mut PgConnection,
     events: &[(Uuid, &EventInput)],
@@ -197,22 +225,6 @@ pub async fn insert_events(
             }
         })
         .collect();
-    let meetings: Vec<Uuid> = rows.iter().filter_map(|row| row.meeting_id).collect();
-    if !meetings.is_empty() {
-        let missing: Option<Uuid> = sqlx::query_scalar(
-            "SELECT given FROM unnest($1::uuid[]) AS given
-              WHERE NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = given) LIMIT 1",
-        )
-        .bind(&meetings)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(missing) = missing {
-            return Err(ApiError::field(
-                "meeting_id",
-                format!("there is no meeting {missing}"),
-            ));
-        }
-    }
     sqlx::query(
         "INSERT INTO agreement_events (id, agreement_id, status, occurred_on, note, source_url, source_title,
                                        source_publisher, source_published_on, meeting_id)

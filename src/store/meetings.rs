@@ -389,3 +389,26 @@ pub async fn delete_many(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<()>
         .await?;
     Ok(())
 }
+
+/// The ids to store new meetings under: each one wanted while it is free (stored by no
+/// meeting, and wanted by no earlier one), else a new one.
+pub async fn free_ids(conn: &mut PgConnection, wanted: &[Option<Uuid>]) -> ApiResult<Vec<Uuid>> {
+    let asked: Vec<Uuid> = wanted.iter().flatten().copied().collect();
+    let mut taken: std::collections::HashSet<Uuid> = if asked.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM meetings WHERE id = ANY($1)")
+            .bind(&asked)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(wanted
+        .iter()
+        .map(|id| match id {
+            Some(id) if taken.insert(*id) => *id,
+            _ => Uuid::now_v7(),
+        })
+        .collect())
+}

@@ -425,11 +425,12 @@ pub const DOCUMENT_QUERY: &str = concat!(
      FROM meetings m WHERE m.id = $1"
 );
 
-/// Meeting `m` as a document clients can `POST` or import: no ids, people by name,
-/// speakers by their index among the participants. Export → import → export gives the
-/// same documents.
+/// Meeting `m` as a document clients can `POST` or import: people by name, speakers by
+/// their index among the participants; the meeting's and agreements' ids, which a
+/// document keeps while they are free, so that links and events naming them hold.
+/// Export → import → export gives the same documents.
 pub const EXPORT: &str = concat!(
-    "json_build_object(",
+    "json_build_object('id', m.id, ",
     meeting_head!(),
     ",
         'topics', m.topics,

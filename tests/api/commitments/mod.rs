@@ -2,6 +2,7 @@
 //! the overdue list, links between agreements, and a country's record.
 
 mod events;
+mod export;
 mod links;
 mod record;
 
