@@ -24,6 +24,8 @@ CREATE TABLE agreement_events (
 );
 -- The status as of a date: the last entry at or before it.
 CREATE INDEX agreement_events_history ON agreement_events (agreement_id, occurred_on, seq) INCLUDE (status);
+-- `status=` as of a day: the agreements that had an event of that status by then.
+CREATE INDEX agreement_events_status ON agreement_events (status, occurred_on) INCLUDE (agreement_id);
 CREATE INDEX agreement_events_meeting ON agreement_events (meeting_id) WHERE meeting_id IS NOT NULL;
 
 CREATE FUNCTION agreement_status_follows_events() RETURNS trigger

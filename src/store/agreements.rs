@@ -390,6 +390,19 @@ impl AgreementFilters {
         }
         if !self.status.is_empty() {
             let statuses: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
+            if let Some(FilterDate(as_of)) = self.as_of {
+                // Only agreements with an event of one of these statuses by then can have
+                // one of them as of then: the planner starts from those events (by
+                // status and date) rather than from every agreement.
+                sql.push(
+                    " AND a.id IN (SELECT e.agreement_id FROM agreement_events e
+                                     WHERE e.status = ANY(",
+                )
+                .push_bind(statuses.clone())
+                .push(") AND e.occurred_on <= ")
+                .push_bind(as_of)
+                .push(")");
+            }
             sql.push(" AND ");
             self.push_status(sql);
             sql.push(" = ANY(").push_bind(statuses).push(")");

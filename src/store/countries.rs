@@ -47,18 +47,9 @@ pub async fn partners(
     .await?)
 }
 
-/// `country`'s record on its pledges and plans made between `from` and `to` (by meeting
-/// date), as their statuses stood at the end of `as_of`: (made, fulfilled, open,
-/// overdue, lapsed, withdrawn, median days from making to fulfilment).
-pub async fn commitments(
-    db: &PgPool,
-    country: CountryCode,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    as_of: NaiveDate,
-) -> ApiResult<CommitmentCounts> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) AS made,
+/// The counts of `commitments`: country `$1`, made from `$2` to `$3` (either may be
+/// null) and by `$4`, statuses as of `$4`.
+pub const COMMITMENTS: &str =        "SELECT count(*) AS made,
                 count(*) FILTER (WHERE s.status = 'fulfilled') AS fulfilled,
                 count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')) AS open,
                 count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')
@@ -74,14 +65,25 @@ pub async fn commitments(
                                 ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1) s
           WHERE a.parties @> ARRAY[$1] AND a.kind IN ('pledge', 'plan')
             AND ($2::date IS NULL OR m.date >= $2) AND ($3::date IS NULL OR m.date <= $3)
-            AND m.date <= $4",
-    )
-    .bind(country.as_str())
-    .bind(from)
-    .bind(to)
-    .bind(as_of)
-    .fetch_one(db)
-    .await?)
+            AND m.date <= $4";
+
+/// `country`'s record on its pledges and plans made between `from` and `to` (by meeting
+/// date), as their statuses stood at the end of `as_of`: (made, fulfilled, open,
+/// overdue, lapsed, withdrawn, median days from making to fulfilment).
+pub async fn commitments(
+    db: &PgPool,
+    country: CountryCode,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    as_of: NaiveDate,
+) -> ApiResult<CommitmentCounts> {
+    Ok(sqlx::query_as(COMMITMENTS)
+        .bind(country.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(as_of)
+        .fetch_one(db)
+        .await?)
 }
 
 /// What `commitments` counts.

@@ -149,3 +149,65 @@ async fn unknown_targets_and_cycles_of_supersedes_are_refused() {
         .await;
     refused.problem(422);
 }
+
+/// With the cache of answers on, an event and a link from another meeting move the
+/// cached documents they change, on this instance and on another.
+#[tokio::test]
+async fn events_and_links_move_cached_answers() {
+    use crate::common::{eventually, send_to};
+    use axum::http::Method;
+    use chancery::{AppState, Settings};
+
+    let app = TestApp::spawn().await;
+    let doc = seed(&app).await;
+    let id = pledge(&doc);
+    let meeting_id = doc["id"].as_str().unwrap().to_owned();
+    let state = AppState::new(app.db.clone(), Settings::default());
+    let cache = state.cache.clone().expect("the cache is on");
+    eventually("the cache listens", async || cache.is_listening()).await;
+    let other = chancery::app(state);
+    let document = format!("/v1/meetings/{meeting_id}");
+    let agreement = format!("/v1/agreements/{id}");
+    let overdue = "/v1/agreements?overdue=true";
+    let read = async |uri: &str| {
+        send_to(&other, Method::GET, uri, &[], None)
+            .await
+            .ok(200)
+            .clone()
+    };
+    for _ in 0..2 {
+        assert_eq!(read(&document).await["agreements"][2]["status"], "agreed");
+        assert_eq!(read(overdue).await["items"].as_array().unwrap().len(), 1);
+        assert_eq!(read(&agreement).await["related_from"], json!([]));
+    }
+
+    app.post(
+        &format!("/v1/agreements/{id}/events"),
+        &json!({"status": "fulfilled", "on": "2021-12-20"}),
+    )
+    .await
+    .ok(201);
+    let mut later = meeting("Aid talks again", "2022-03-01", &["CUB", "RUS"]);
+    later["agreements"] = json!([{"title": "Reaffirmed", "kind": "pledge",
+        "relates_to": [{"agreement_id": id, "relation": "reaffirms"}]}]);
+    app.create_meeting(&later).await;
+
+    eventually(
+        "the other instance hears the event and the link",
+        async || {
+            read(&document).await["agreements"][2]["status"] == "fulfilled"
+                && read(overdue).await["items"].as_array().unwrap().is_empty()
+                && read(&agreement).await["related_from"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+                    == 1
+                && read(&document).await["agreements"][2]["related_from"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+                    == 1
+        },
+    )
+    .await;
+}
