@@ -259,6 +259,12 @@ async fn write_links(
     let mut fields = std::collections::HashMap::new();
     for (id, prefix, input) in agreements {
         for (position, link) in input.relates_to.iter().enumerate() {
+            if link.agreement_id == *id {
+                return Err(ApiError::field(
+                    format!("{prefix}relates_to[{position}].agreement_id"),
+                    "an agreement cannot relate to itself",
+                ));
+            }
             rows.push(Row {
                 agreement_id: *id,
                 position,

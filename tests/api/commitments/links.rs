@@ -128,6 +128,17 @@ async fn unknown_targets_and_cycles_of_supersedes_are_refused() {
         )
         .await;
     itself.problem(422);
+    let reaffirms_itself = app
+        .patch(
+            &format!("/v1/agreements/{b}"),
+            &json!({"relates_to": [{"agreement_id": b, "relation": "reaffirms"}]}),
+        )
+        .await;
+    reaffirms_itself.problem(422);
+    assert_eq!(
+        reaffirms_itself.error_fields(),
+        ["relates_to[0].agreement_id"]
+    );
     // Reaffirming back is no cycle of supersedes.
     app.patch(
         &format!("/v1/agreements/{b}"),
