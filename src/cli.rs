@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum_client_ip::ClientIpSource;
 use chancery::config::{
     DEFAULT_CACHE_BYTES, DEFAULT_MAX_EXPENSIVE_PER_CLIENT, DEFAULT_MAX_EXPENSIVE_REQUESTS,
-    DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_KEY, ImportLimits, Settings,
+    DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_KEY, DEFAULT_SEND_TIMEOUT,
+    DEFAULT_STREAM_LIFETIME, DEFAULT_STREAM_SUBSCRIBERS, ImportLimits, Settings,
 };
 use chancery::domain::vocabulary::{Collection, Mode, Scope};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -130,6 +131,18 @@ pub struct ServeArgs {
     /// Memory for rendered answers kept between requests, in MiB; 0 turns the cache off.
     #[arg(long, env = "CHANCERY_CACHE_MIB", default_value_t = DEFAULT_CACHE_BYTES / (1024 * 1024))]
     pub cache_mib: u64,
+    /// Subscribers to the change stream (`GET /v1/changes/stream`) at once on this
+    /// instance; more are answered 503 with `Retry-After`.
+    #[arg(long, env = "CHANCERY_STREAM_SUBSCRIBERS", default_value_t = DEFAULT_STREAM_SUBSCRIBERS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_subscribers: u64,
+    /// Seconds one change stream runs before it ends, so that long-lived subscribers
+    /// spread over instances as they come and go; clients resume with `Last-Event-ID`.
+    #[arg(long, env = "CHANCERY_STREAM_LIFETIME", default_value_t = DEFAULT_STREAM_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_lifetime: u64,
+    /// Seconds a client may take no bytes of an answer being sent (an export, a change
+    /// stream) before its connection is closed.
+    #[arg(long, env = "CHANCERY_SEND_TIMEOUT", default_value_t = DEFAULT_SEND_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout: u64,
     /// Imports (`POST /v1/import`) running at once on this instance; more are answered 503.
     #[arg(long, env = "CHANCERY_MAX_CONCURRENT_IMPORTS", default_value_t = ImportLimits::DEFAULT.concurrent as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_concurrent_imports: u64,
@@ -183,6 +196,9 @@ impl ServeArgs {
                 min_bytes_per_second: self.import_min_bytes_per_second,
             },
             cache_bytes: self.cache_mib.saturating_mul(1024 * 1024),
+            stream_subscribers: usize::try_from(self.stream_subscribers).unwrap_or(usize::MAX),
+            send_timeout: Duration::from_secs(self.send_timeout),
+            stream_lifetime: Duration::from_secs(self.stream_lifetime),
         }
     }
 

@@ -45,6 +45,14 @@ pub struct Settings {
     pub imports: ImportLimits,
     /// Memory for rendered answers (`http::cache`), in bytes; 0 turns the cache off.
     pub cache_bytes: u64,
+    /// Subscribers to `GET /v1/changes/stream` at once on one instance.
+    pub stream_subscribers: usize,
+    /// How long one change stream runs before it ends; the client reconnects with
+    /// `Last-Event-ID`, possibly to another instance.
+    pub stream_lifetime: Duration,
+    /// How long a client may take no bytes of an answer being sent before it is cut
+    /// off (a change stream's subscriber included).
+    pub send_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -60,9 +68,21 @@ impl Default for Settings {
             max_expensive_per_client: DEFAULT_MAX_EXPENSIVE_PER_CLIENT,
             imports: ImportLimits::DEFAULT,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            stream_subscribers: DEFAULT_STREAM_SUBSCRIBERS,
+            stream_lifetime: DEFAULT_STREAM_LIFETIME,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
         }
     }
 }
+
+/// Subscribers to the change stream at once on one instance, by default.
+pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 256;
+
+/// How long one change stream runs, by default: half an hour.
+pub const DEFAULT_STREAM_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// How long a client may take no bytes of an answer, by default.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Memory for rendered answers, by default: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;

@@ -44,19 +44,29 @@ pub struct AppState {
     pub imports: Arc<tokio::sync::Semaphore>,
     /// Rendered answers, when the settings give them memory.
     pub cache: Option<Arc<http::cache::Cache>>,
+    /// Subscribers to the change stream.
+    pub live: Arc<http::live::Live>,
 }
 
 impl AppState {
-    /// One database for everything. Within a Tokio runtime, the cache starts
-    /// listening for changes on `db` (outside one it stays off).
+    /// One database for everything. Within a Tokio runtime, the instance starts
+    /// listening for changes on `db`, for the cache and the change stream (outside one
+    /// the cache stays off and streams poll).
     pub fn new(db: PgPool, settings: Settings) -> Self {
-        let cache = http::cache::Cache::new(settings.cache_bytes)
-            .filter(|_| tokio::runtime::Handle::try_current().is_ok());
-        if let Some(cache) = &cache {
-            cache.start(db.clone());
+        let in_runtime = tokio::runtime::Handle::try_current().is_ok();
+        let cache = http::cache::Cache::new(settings.cache_bytes).filter(|_| in_runtime);
+        let live = http::live::Live::new(settings.stream_subscribers);
+        if in_runtime {
+            let mut followers: Vec<std::sync::Weak<dyn http::listening::Follower>> =
+                vec![Arc::downgrade(&live) as _];
+            if let Some(cache) = &cache {
+                followers.push(Arc::downgrade(cache) as _);
+            }
+            http::listening::start(db.clone(), followers);
         }
         AppState {
             cache,
+            live,
             db,
             replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),

@@ -177,7 +177,13 @@ async fn serve(pool: PgPool, args: ServeArgs, database: &DatabaseArgs) -> anyhow
     );
     tokio::spawn(sweep_idempotency_keys(pool.clone()));
     tokio::spawn(compact_meeting_counts(pool.clone()));
-    server::serve(listener, chancery::app(state), limits, shutdown_signal()).await;
+    let live = std::sync::Arc::clone(&state.live);
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Streams never end by themselves; they must for the requests in flight to.
+        live.close();
+    };
+    server::serve(listener, chancery::app(state), limits, shutdown).await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -207,6 +213,7 @@ fn connection_limits(args: &ServeArgs, database: &DatabaseArgs) -> server::Conne
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_connections,
+        send_timeout: Duration::from_secs(args.send_timeout),
     }
 }
 

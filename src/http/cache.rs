@@ -24,7 +24,7 @@
 //!   from memory when the answer is kept.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -39,17 +39,15 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::etag;
+use crate::http::listening::Follower;
 use crate::http::replica::{CONSISTENCY, PrimaryOnly};
-use crate::store::notifications::{self, Change, Listener};
+use crate::store::notifications::{self, Change};
 
 /// The largest answer kept, in bytes (a sixteenth of the cache when that is less).
 const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
 /// How long a write waits to hear its own sync before it drops everything instead.
 const SYNC_WAIT: Duration = Duration::from_secs(2);
-
-/// Longest pause between attempts to listen again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// One rendered answer.
 struct Answer {
@@ -122,12 +120,6 @@ impl Cache {
         }))
     }
 
-    /// Starts listening for changes on `pool`'s database, in a task that ends when the
-    /// cache is dropped or the pool closed. Until it listens, the cache is passed over.
-    pub fn start(self: &Arc<Self>, pool: PgPool) {
-        tokio::spawn(listen(Arc::downgrade(self), pool));
-    }
-
     /// Whether answers are served and kept now.
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Acquire)
@@ -168,13 +160,13 @@ impl Cache {
         }
     }
 
-    fn apply(&self, change: Change) {
+    fn apply(&self, change: &Change) {
         match change {
             Change::Meeting(id) => {
                 let _keeping = self.keeping.lock().unwrap_or_else(PoisonError::into_inner);
                 self.dropped.fetch_add(1, Ordering::AcqRel);
                 self.generation.fetch_add(1, Ordering::AcqRel);
-                self.answers.invalidate(&document_key(id));
+                self.answers.invalidate(&document_key(*id));
             }
             Change::PeopleAdded => {
                 self.generation.fetch_add(1, Ordering::AcqRel);
@@ -231,51 +223,22 @@ impl Cache {
     }
 }
 
-/// Listens for changes while the cache lives, listening again whenever the
-/// connection is lost.
-async fn listen(cache: Weak<Cache>, pool: PgPool) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        if pool.is_closed() {
-            return;
-        }
-        let mut listener = match Listener::start(&pool).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                if cache.strong_count() == 0 || pool.is_closed() {
-                    return;
-                }
-                tracing::warn!(%error, "the cache cannot listen for changes; it is passed over until it can");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
-        {
-            let Some(cache) = cache.upgrade() else { return };
-            // Whatever was kept before may have missed changes.
-            cache.flush();
-            cache.listens.fetch_add(1, Ordering::AcqRel);
-            cache.listening.store(true, Ordering::Release);
-        }
-        loop {
-            let next = listener.next().await;
-            let Some(cache) = cache.upgrade() else { return };
-            match next {
-                Ok(Some(change)) => cache.apply(change),
-                Ok(None) | Err(_) => {
-                    cache.listening.store(false, Ordering::Release);
-                    cache.flush();
-                    if !pool.is_closed() {
-                        tracing::warn!(
-                            "the cache's listening connection was lost; listening again"
-                        );
-                    }
-                    break;
-                }
-            }
-        }
+/// Until it listens the cache is passed over; whenever listening (re)starts,
+/// everything kept before is dropped, since notifications may have been missed.
+impl Follower for Cache {
+    fn listening(&self) {
+        self.flush();
+        self.listens.fetch_add(1, Ordering::AcqRel);
+        self.listening.store(true, Ordering::Release);
+    }
+
+    fn heard(&self, change: &Change) {
+        self.apply(change);
+    }
+
+    fn lost(&self) {
+        self.listening.store(false, Ordering::Release);
+        self.flush();
     }
 }
 

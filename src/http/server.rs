@@ -11,6 +11,10 @@
 //!   request. Trickling bytes does not extend it.
 //! - **Idle timeout.** A kept-alive connection that sends nothing for
 //!   [`ConnectionLimits::idle_timeout`] after its last response is closed.
+//! - **Send timeout.** A client that takes none of an answer's bytes for
+//!   [`ConnectionLimits::send_timeout`] while it is being sent (the socket's buffers
+//!   full) is cut off, so a client that stops reading cannot hold an export, a change
+//!   stream and their connection for ever.
 //! - **Connection cap.** At most [`ConnectionLimits::max_connections`] connections are
 //!   open at once, kept below the open-file limit (see [`connection_cap`]).
 //!
@@ -68,6 +72,8 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Time a client may take none of the bytes of an answer being sent.
+    pub send_timeout: Duration,
 }
 
 /// Raises the soft open-file limit to the hard limit, so the process can hold as
@@ -186,6 +192,8 @@ pub async fn serve(
                 }
                 expired = activity.expired(limits) => {
                     tracing::debug!(%peer, timeout = expired.as_str(), "closed a connection that timed out");
+                    metrics::counter!("http_connections_timed_out_total", "timeout" => expired.as_str())
+                        .increment(1);
                 }
             }
         });
@@ -268,6 +276,8 @@ enum Expiry {
     HeaderRead,
     /// A kept-alive connection stayed silent too long.
     Idle,
+    /// The client took none of an answer's bytes for too long.
+    Send,
 }
 
 impl Expiry {
@@ -276,6 +286,7 @@ impl Expiry {
         match self {
             Expiry::HeaderRead => "header-read",
             Expiry::Idle => "idle",
+            Expiry::Send => "send",
         }
     }
 }
@@ -288,8 +299,12 @@ enum Phase {
     ReadingHead { since: Instant },
     /// Kept alive after a response, with nothing received since `since`.
     Idle { since: Instant },
-    /// This many requests are being served: their bodies read or responses written.
-    Serving { requests: usize },
+    /// This many requests are being served: their bodies read or responses written;
+    /// since `stalled`, the client has taken none of the bytes written.
+    Serving {
+        requests: usize,
+        stalled: Option<Instant>,
+    },
 }
 
 /// One connection's phase, shared by its socket (which sees bytes arrive), its
@@ -342,19 +357,20 @@ impl Activity {
     /// A request head was read and handed to the application.
     fn request_started(&self) {
         let mut phase = self.phase();
-        let requests = match *phase {
-            Phase::Serving { requests } => requests + 1,
-            Phase::ReadingHead { .. } | Phase::Idle { .. } => 1,
+        let (requests, stalled) = match *phase {
+            Phase::Serving { requests, stalled } => (requests + 1, stalled),
+            Phase::ReadingHead { .. } | Phase::Idle { .. } => (1, None),
         };
-        self.set(&mut phase, Phase::Serving { requests });
+        self.set(&mut phase, Phase::Serving { requests, stalled });
     }
 
     /// A response was sent (or abandoned); with none left the connection is idle.
     fn request_finished(&self) {
         let mut phase = self.phase();
         let next = match *phase {
-            Phase::Serving { requests } if requests > 1 => Phase::Serving {
+            Phase::Serving { requests, stalled } if requests > 1 => Phase::Serving {
                 requests: requests - 1,
+                stalled,
             },
             _ => Phase::Idle {
                 since: Instant::now(),
@@ -371,7 +387,36 @@ impl Activity {
                 Some((since + limits.header_read_timeout, Expiry::HeaderRead))
             }
             Phase::Idle { since } => Some((since + limits.idle_timeout, Expiry::Idle)),
-            Phase::Serving { .. } => None,
+            Phase::Serving { stalled, .. } => {
+                stalled.map(|since| (since + limits.send_timeout, Expiry::Send))
+            }
+        }
+    }
+
+    /// The socket took no more bytes: while serving, the send timeout starts, unless
+    /// it runs already.
+    fn write_stalled(&self) {
+        let mut phase = self.phase();
+        if let Phase::Serving {
+            requests,
+            stalled: None,
+        } = *phase
+        {
+            self.set(
+                &mut phase,
+                Phase::Serving {
+                    requests,
+                    stalled: Some(Instant::now()),
+                },
+            );
+        }
+    }
+
+    /// The socket took bytes: the send timeout stops. The watchdog need not be woken,
+    /// it finds the deadline gone when it wakes.
+    fn wrote(&self) {
+        if let Phase::Serving { stalled, .. } = &mut *self.phase() {
+            *stalled = None;
         }
     }
 
@@ -492,6 +537,15 @@ impl ObservedStream {
             && !matches!(*self.activity.phase(), Phase::Serving { .. })
     }
 
+    /// Tells the connection's activity whether the client is taking bytes.
+    fn note(&self, written: &Poll<io::Result<usize>>) {
+        match written {
+            Poll::Pending => self.activity.write_stalled(),
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.wrote(),
+            Poll::Ready(_) => {}
+        }
+    }
+
     /// Takes `written` (what hyper wants sent) and sends the replacement instead,
     /// reporting all of hyper's bytes as written once the replacement has gone out.
     fn poll_replace(&mut self, cx: &mut Context<'_>, written: &[u8]) -> Poll<io::Result<usize>> {
@@ -576,7 +630,9 @@ impl AsyncWrite for ObservedStream {
         if this.replacement.is_some() || this.hyper_answers_alone(buf) {
             return this.poll_replace(cx, buf);
         }
-        Pin::new(&mut this.stream).poll_write(cx, buf)
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.note(&written);
+        written
     }
 
     /// Delegated, so hyper keeps writing heads and bodies in one system call.
@@ -594,7 +650,9 @@ impl AsyncWrite for ObservedStream {
             let written: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
             return this.poll_replace(cx, &written);
         }
-        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.note(&written);
+        written
     }
 
     /// Delegated: a TCP stream writes vectors natively.
@@ -622,6 +680,7 @@ mod tests {
         header_read_timeout: Duration::from_secs(10),
         idle_timeout: Duration::from_secs(60),
         max_connections: 8,
+        send_timeout: Duration::from_secs(30),
     };
 
     #[test]
@@ -676,6 +735,36 @@ mod tests {
             activity.deadline(LIMITS),
             Some((head_deadline, Expiry::HeaderRead)),
             "trickling bytes does not extend the header timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_takes_no_bytes_runs_against_the_send_timeout() {
+        let activity = Activity::new();
+        activity.write_stalled();
+        assert_eq!(
+            activity.deadline(LIMITS).map(|(_, expiry)| expiry),
+            Some(Expiry::HeaderRead),
+            "no answer is being sent before a request"
+        );
+        activity.request_started();
+        activity.write_stalled();
+        let (stalled, expiry) = activity.deadline(LIMITS).expect("a stalled answer has one");
+        assert_eq!(expiry, Expiry::Send);
+        activity.write_stalled();
+        assert_eq!(
+            activity.deadline(LIMITS),
+            Some((stalled, Expiry::Send)),
+            "staying stalled does not extend it"
+        );
+        activity.wrote();
+        assert_eq!(activity.deadline(LIMITS), None, "bytes taken stop it");
+        activity.write_stalled();
+        activity.request_finished();
+        assert_eq!(
+            activity.deadline(LIMITS).map(|(_, expiry)| expiry),
+            Some(Expiry::Idle),
+            "once answered, the connection is idle"
         );
     }
 }

@@ -13,9 +13,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::vocabulary::{FilterDate, MeetingKind, Topic};
+use crate::store::filters::MeetingFilters;
 use crate::store::history::Resource;
 use crate::store::pagination::{self, Limit};
+use crate::store::people::PersonRef;
 
 /// The value of `after` that asks for only what comes next.
 pub const NOW: &str = "now";
@@ -30,6 +34,24 @@ pub struct FeedFilters {
     /// Only changes to this meeting and to its items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<Uuid>,
+    /// Only changes to meetings that every listed country takes part in, and to their
+    /// items; like the other meeting filters below, as `GET /v1/meetings` has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub country: Vec<CountryCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic: Vec<Topic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MeetingKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<FilterDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
     #[serde(default, skip_serializing)]
     pub limit: Limit,
     /// A cursor from the feed, `now`, or nothing (from the start).
@@ -104,10 +126,26 @@ impl FeedFilters {
         pagination::encode(&position, self)
     }
 
+    /// The meeting filters given, as the meetings list takes them; `None` when none is.
+    fn meetings(&self) -> Option<MeetingFilters> {
+        let meetings = MeetingFilters {
+            country: self.country.clone(),
+            person: self.person.clone(),
+            role: self.role.clone(),
+            topic: self.topic.clone(),
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+            city: self.city.clone(),
+            ..MeetingFilters::default()
+        };
+        (!meetings.is_unfiltered()).then_some(meetings)
+    }
+
     /// Pushes the query for one page after `after`: one row holding the watermark,
     /// with each change below it that the page holds (`limit + 1` of them, to tell
     /// whether more follow), or one row with the watermark alone.
-    pub fn push_page(&self, after: Position, sql: &mut QueryBuilder<Postgres>) {
+    pub fn push_page(&self, after: Position, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
         sql.push(concat!("WITH mark AS (", watermark!(), ")"));
         sql.push(
             " SELECT mark.xmin::text, page.item, page.xid::text, page.id
@@ -133,9 +171,21 @@ impl FeedFilters {
         if let Some(meeting_id) = self.meeting_id {
             sql.push(" AND c.meeting_id = ").push_bind(meeting_id);
         }
+        if let Some(meetings) = self.meetings() {
+            // The meeting as it stands now decides. A meeting deleted since can no
+            // longer be asked, so its deletion is listed to every such reader (a mirror
+            // drops what it holds), and its earlier changes to none.
+            sql.push(" AND (EXISTS (SELECT FROM meetings m WHERE m.id = c.meeting_id");
+            meetings.push_conditions(sql)?;
+            sql.push(
+                ") OR (c.resource = 'meeting' AND c.action = 'delete'
+                       AND NOT EXISTS (SELECT FROM meetings m WHERE m.id = c.meeting_id)))",
+            );
+        }
         sql.push(" ORDER BY c.xid, c.id LIMIT ")
             .push_bind(self.limit.get() + 1)
             .push(") page ON true ORDER BY page.xid, page.id");
+        Ok(())
     }
 }
 
@@ -153,21 +203,44 @@ fn xid(text: &str) -> ApiResult<u64> {
     })
 }
 
-/// One page of the feed as its JSON: `{"items": [...], "next_cursor": "..."}`. The
-/// next cursor is always given: after the last change listed when more follow, else at
-/// the watermark (past every change that can no longer appear), so a client polls with
-/// it and meets each change once.
-pub async fn page(db: &PgPool, filters: &FeedFilters) -> ApiResult<String> {
-    let after = match filters.start()? {
-        Start::Now => {
-            let mark: String = sqlx::query_scalar(WATERMARK).fetch_one(db).await?;
-            let next = filters.cursor(Position::at_watermark(xid(&mark)?));
-            return Ok(pagination::page_json(&[], Some(next), None));
+/// The changes a page lists, and where the next page starts.
+pub struct Page {
+    /// Each change's cursor, and its JSON with the cursor as first key.
+    pub items: Vec<(String, String)>,
+    /// Where the next page starts: after the last change listed when more follow,
+    /// else at the watermark (past every change that can no longer appear).
+    pub next: Position,
+    /// Whether more changes below the watermark follow at once.
+    pub more: bool,
+}
+
+impl FeedFilters {
+    /// Where a stream starts: after `Last-Event-ID` when the client sent one (it
+    /// resumes where it left off), else as `after` says.
+    pub fn resume(&self, last_event_id: Option<&str>) -> ApiResult<Start> {
+        match last_event_id.map(str::trim).filter(|id| !id.is_empty()) {
+            None => self.start(),
+            Some(id) => pagination::decode(id, self).map(Start::After).map_err(|_| {
+                ApiError::BadRequest(
+                    "`Last-Event-ID` is not an event id this stream sent with these filters; \
+                     resume with the same filters, or start again without it"
+                        .into(),
+                )
+            }),
         }
-        Start::After(position) => position,
-    };
+    }
+}
+
+/// The position at the watermark now: only changes committed from now on lie after it.
+pub async fn now(db: &PgPool) -> ApiResult<Position> {
+    let mark: String = sqlx::query_scalar(WATERMARK).fetch_one(db).await?;
+    Ok(Position::at_watermark(xid(&mark)?))
+}
+
+/// The changes after `after` that `filters` take, at most `filters.limit` of them.
+pub async fn read(db: &PgPool, filters: &FeedFilters, after: Position) -> ApiResult<Page> {
     let mut sql = QueryBuilder::new("");
-    filters.push_page(after, &mut sql);
+    filters.push_page(after, &mut sql)?;
     let rows: Vec<PageRow> = sql.build_query_as().fetch_all(db).await?;
     let mark = match rows.first() {
         Some(row) => xid(&row.0)?,
@@ -189,13 +262,32 @@ pub async fn page(db: &PgPool, filters: &FeedFilters) -> ApiResult<String> {
         // trail the primary's that made the cursor).
         last.max(Position::at_watermark(mark))
     };
-    let items: Vec<String> = changes
+    let items = changes
         .into_iter()
-        .map(|(item, position)| with_cursor(&filters.cursor(position), &item))
+        .map(|(item, position)| {
+            let cursor = filters.cursor(position);
+            let item = with_cursor(&cursor, &item);
+            (cursor, item)
+        })
         .collect();
+    Ok(Page { items, next, more })
+}
+
+/// One page of the feed as its JSON: `{"items": [...], "next_cursor": "..."}`. The
+/// next cursor is always given, so a client polls with it and meets each change once.
+pub async fn page(db: &PgPool, filters: &FeedFilters) -> ApiResult<String> {
+    let after = match filters.start()? {
+        Start::Now => {
+            let next = filters.cursor(now(db).await?);
+            return Ok(pagination::page_json(&[], Some(next), None));
+        }
+        Start::After(position) => position,
+    };
+    let page = read(db, filters, after).await?;
+    let items: Vec<String> = page.items.into_iter().map(|(_, item)| item).collect();
     Ok(pagination::page_json(
         &items,
-        Some(filters.cursor(next)),
+        Some(filters.cursor(page.next)),
         None,
     ))
 }

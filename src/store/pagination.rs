@@ -16,6 +16,11 @@ pub struct Limit(u16);
 impl Limit {
     pub const MAX: u16 = 500;
 
+    /// A page of `n`, within 1 and [`Limit::MAX`].
+    pub fn new(n: u16) -> Limit {
+        Limit(n.clamp(1, Self::MAX))
+    }
+
     pub fn get(self) -> i64 {
         i64::from(self.0)
     }

@@ -30,6 +30,21 @@ impl Served {
     /// waits until it answers `/health`.
     pub async fn start(settings: &[(&str, &str)], open_files: Option<u64>) -> Served {
         let (admin, database) = empty_database("chancery_served").await;
+        Self::start_on(admin, database, settings, open_files)
+    }
+
+    /// Another instance on `first`'s database, as a second replica of the service
+    /// would be. Stop it by dropping it: `stop` would remove the shared database.
+    pub fn beside(first: &Served, settings: &[(&str, &str)]) -> Served {
+        Self::start_on(first.admin.clone(), first.database.clone(), settings, None)
+    }
+
+    fn start_on(
+        admin: PgConnectOptions,
+        database: String,
+        settings: &[(&str, &str)],
+        open_files: Option<u64>,
+    ) -> Served {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("chancery-served-{port}.log"));
         let mut command = match open_files {

@@ -327,6 +327,56 @@ async fn after_now_lists_only_what_comes_next_and_filters_narrow_the_feed() {
             .all(|item| item["resource"] == "meeting")
     );
 
+    // The meetings list's filters follow one country's meetings, as they stand now. A
+    // meeting deleted since is no longer anyone's: its deletion goes to every such
+    // reader, so a mirror drops it whatever it followed.
+    let rus_meeting = app
+        .post(
+            "/v1/meetings",
+            &meeting("Elsewhere", "2021-10-14", &["USA", "RUS"]),
+        )
+        .await;
+    let rus_meeting = rus_meeting.ok(201)["id"].as_str().unwrap().to_owned();
+    for (filter, expected) in [
+        (
+            "&country=RUS",
+            vec![
+                ("create", after.as_str()),
+                ("create", after.as_str()),
+                ("delete", before.as_str()),
+                ("create", rus_meeting.as_str()),
+            ],
+        ),
+        (
+            "&country=RUS&country=USA&from=2021-10-14",
+            vec![
+                ("delete", before.as_str()),
+                ("create", rus_meeting.as_str()),
+            ],
+        ),
+        ("&country=CUB", vec![("delete", before.as_str())]),
+    ] {
+        let mut following = Reader::default();
+        read_to_the_end(&app, &mut following, filter, expected.len()).await;
+        let seen: Vec<(&str, &str)> = following
+            .items
+            .iter()
+            .map(|item| {
+                (
+                    item["action"].as_str().unwrap(),
+                    item["meeting_id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(seen, expected, "{filter}");
+    }
+    let refused = app.get("/v1/changes?country=XX").await;
+    assert!(
+        refused.problem(400).to_string().contains("country"),
+        "{}",
+        refused.text
+    );
+
     // A caught-up reader is handed a cursor it can keep polling with, and nothing twice.
     let caught_up = one.items.len();
     one.catch_up(&app, &format!("&meeting_id={after}")).await;

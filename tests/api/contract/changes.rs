@@ -1,12 +1,16 @@
-//! The change feed: every committed change once, with tombstones for what was deleted.
+//! The change feed: every committed change once, with tombstones for what was deleted;
+//! and its stream.
 
-use axum::http::Method;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 use super::coverage::Resource;
 use super::records::Everything;
 use super::support::{Contract, load_spec, query};
-use crate::common::TestApp;
+use crate::common::{TestApp, TestResponse};
 
 /// Every change the feed holds for `filters`, walked in pages of `limit`, checked
 /// against the spec on the way; the last `next_cursor` too.
@@ -32,6 +36,33 @@ async fn walk(
         if got.len() < limit {
             return (items, after);
         }
+    }
+}
+
+/// The answer to `GET uri` on the stream, with its body as far as its first `events`
+/// events: the stream itself never ends.
+async fn stream_start(app: &TestApp, uri: &str, events: usize) -> TestResponse {
+    let request = Request::get(uri).body(Body::empty()).unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut body = response.into_body();
+    let mut text = String::new();
+    while text.matches("\n\n").count() < events + 1 {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("the stream's first events")
+            .expect("an open stream")
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    TestResponse {
+        status,
+        headers,
+        text,
+        json: Value::Null,
     }
 }
 
@@ -179,6 +210,23 @@ async fn changes_answer_as_documented() {
         let detail = refused.problem(400)["detail"].as_str().unwrap().to_owned();
         assert!(detail.contains("`updated_after`"), "{bad}: {detail}");
     }
+
+    // The stream: its first events, as far as they go, and its refusals.
+    let uri = "/v1/changes/stream?resource=meeting";
+    let opened = stream_start(&app, uri, 2).await;
+    assert!(opened.text.contains("data: {"), "{}", opened.text);
+    c.check(&Method::GET, uri, &[], &[], &opened);
+    let refused = c.get("/v1/changes/stream?after=nonsense").await;
+    refused.problem(400);
+    let refused = c
+        .send(
+            Method::GET,
+            "/v1/changes/stream",
+            &[("last-event-id", "nonsense")],
+            Vec::new(),
+        )
+        .await;
+    refused.problem(400);
 
     c.assert_complete(Resource::Changes);
 }

@@ -361,6 +361,9 @@ impl<'a> Contract<'a> {
                 Err(error) => vec![format!("invalid JSON: {error}")],
             };
         }
+        if media == "text/event-stream" {
+            return self.event_errors(schema, text);
+        }
         if !is_json_lines(media) {
             return self.validators.errors(self.spec, schema, &json!(text));
         }
@@ -380,6 +383,69 @@ impl<'a> Contract<'a> {
                         .map(|e| format!("line {}: {e}", index + 1)),
                 ),
                 Err(error) => errors.push(format!("line {}: invalid JSON: {error}", index + 1)),
+            }
+        }
+        errors
+    }
+
+    /// The errors of each event of a Server-Sent Events body against `schema`, which
+    /// describes one event as its fields parse (`id`, `event`, `data`, `retry`), as
+    /// schemathesis reads it; a string field with a `contentSchema` is JSON checked
+    /// against it too. Comments, and blocks with no data, are no event.
+    fn event_errors(&mut self, schema: &Value, text: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        let resolved = resolve(self.spec, schema).clone();
+        for (index, block) in text.split("\n\n").enumerate() {
+            let mut event = serde_json::Map::new();
+            let mut data: Vec<&str> = Vec::new();
+            for line in block.lines().filter(|line| !line.starts_with(':')) {
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "data" => data.push(value),
+                    "retry" => {
+                        if let Ok(retry) = value.parse::<u64>() {
+                            event.insert("retry".into(), json!(retry));
+                        }
+                    }
+                    "id" | "event" => {
+                        event.insert(field.into(), json!(value));
+                    }
+                    _ => {}
+                }
+            }
+            if data.is_empty() {
+                continue;
+            }
+            event.insert("data".into(), json!(data.join("\n")));
+            event.entry("event").or_insert(json!("message"));
+            let event = Value::Object(event);
+            let context = |e: String| format!("event {index}: {e}");
+            errors.extend(
+                self.validators
+                    .errors(self.spec, schema, &event)
+                    .into_iter()
+                    .map(context),
+            );
+            if let Some(properties) = resolved["properties"].as_object() {
+                for (name, property) in properties {
+                    let (Some(content), Some(text)) =
+                        (property.get("contentSchema"), event[name].as_str())
+                    else {
+                        continue;
+                    };
+                    match serde_json::from_str::<Value>(text) {
+                        Ok(value) => errors.extend(
+                            self.validators
+                                .errors(self.spec, content, &value)
+                                .into_iter()
+                                .map(|e| context(format!("{name}: {e}"))),
+                        ),
+                        Err(error) => {
+                            errors.push(context(format!("{name}: invalid JSON: {error}")))
+                        }
+                    }
+                }
             }
         }
         errors

@@ -119,7 +119,7 @@ fn changes(query: &str, sql: &mut QueryBuilder<Postgres>) {
     let Start::After(after) = filters.start().unwrap() else {
         panic!("`after=now` reads no change");
     };
-    filters.push_page(after, sql);
+    filters.push_page(after, sql).unwrap();
 }
 
 fn roles(query: &str, sql: &mut QueryBuilder<Postgres>) {
@@ -296,7 +296,7 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         .await;
 
     // The change feed over a history of six changes a meeting: from the start and on
-    // from a cursor, whole, by meeting and by kind of record.
+    // from a cursor, whole, by meeting, by kind of record and by the meeting's filters.
     sqlx::query(
         "INSERT INTO changes (action, resource, resource_id, meeting_id, person_id, version)
          SELECT 'create', r.resource, m.id,
@@ -330,6 +330,8 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
             ("resource", "meeting"),
             ("meeting_id", busy_meeting.as_str()),
         ],
+        vec![("country", "USA")],
+        vec![("country", "USA"), ("topic", "trade")],
     ] {
         let mut pairs = filters;
         pairs.push(("limit", "2"));
