@@ -581,6 +581,44 @@ pub async fn update(
     Ok(())
 }
 
+/// Keeps meeting `id`'s agreements' histories in step with its date `date`: each one's
+/// creation is on it, and no later event before it. Statuses follow.
+pub async fn follow_meeting_date(
+    conn: &mut PgConnection,
+    id: Uuid,
+    date: NaiveDate,
+) -> ApiResult<()> {
+    let moved = sqlx::query(
+        "WITH creation AS (
+             SELECT DISTINCT ON (e.agreement_id) e.id
+               FROM agreement_events e JOIN agreements a ON a.id = e.agreement_id
+              WHERE a.meeting_id = $1
+              ORDER BY e.agreement_id, e.seq)
+         UPDATE agreement_events e
+            SET occurred_on = CASE WHEN e.id IN (SELECT id FROM creation) THEN $2
+                                   ELSE greatest(e.occurred_on, $2) END
+           FROM agreements a
+          WHERE a.id = e.agreement_id AND a.meeting_id = $1
+            AND (e.occurred_on < $2 OR (e.id IN (SELECT id FROM creation) AND e.occurred_on <> $2))",
+    )
+    .bind(id)
+    .bind(date)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() > 0 {
+        sqlx::query(
+            "UPDATE agreements a
+                SET status = (SELECT e.status FROM agreement_events e WHERE e.agreement_id = a.id
+                               ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)
+              WHERE a.meeting_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Agreement `id`'s meeting and the date it was made (its meeting's), locking the
 /// meeting against concurrent edits; 404 when there is no such agreement.
 pub async fn lock_meeting(conn: &mut PgConnection, id: Uuid) -> ApiResult<(Uuid, NaiveDate)> {

@@ -318,6 +318,7 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -
     .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
+    agreements::follow_meeting_date(conn, id, meeting.date).await?;
     write_sources_and_identifiers(conn, id, &meeting.sources, &meeting.identifiers).await?;
     Ok(())
 }

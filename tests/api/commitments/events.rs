@@ -235,3 +235,45 @@ async fn bad_events_are_refused_and_change_nothing() {
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.get(&meeting_uri).await.ok(200)["version"], version);
 }
+
+#[tokio::test]
+async fn a_history_follows_its_meeting_date() {
+    let app = TestApp::spawn().await;
+    let doc = seed(&app).await;
+    let id = pledge(&doc);
+    let events_uri = format!("/v1/agreements/{id}/events");
+    app.post(
+        &events_uri,
+        &json!({"status": "signed", "on": "2021-10-14"}),
+    )
+    .await
+    .ok(201);
+    // The meeting was in fact on the 15th: the creation moves with it, and nothing
+    // stays dated before it.
+    app.patch(
+        &format!("/v1/meetings/{}", doc["id"].as_str().unwrap()),
+        &json!({"date": "2021-10-15"}),
+    )
+    .await
+    .ok(200);
+    let events = app.get(&events_uri).await.ok(200).clone();
+    let days: Vec<(&str, &str)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["status"].as_str().unwrap(), e["on"].as_str().unwrap()))
+        .collect();
+    assert_eq!(days, [("agreed", "2021-10-15"), ("signed", "2021-10-15")]);
+    let agreement = app
+        .get(&format!("/v1/agreements/{id}"))
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(agreement["status"], "signed");
+    // Its export still imports.
+    let export = app.get("/v1/export").await;
+    let mut line: serde_json::Value =
+        serde_json::from_str(export.text.lines().next().unwrap()).unwrap();
+    line["identifiers"] = json!([]);
+    app.post("/v1/meetings", &line).await.ok(201);
+}
