@@ -207,10 +207,12 @@ const TRIGGERS_OFF: [&str; 4] = [
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 9] = [
+const TRIGGERS_ON: [&str; 11] = [
     "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
+    "SELECT fill_meeting_offices()",
+    "ANALYZE meeting_offices",
     // The counts of every meeting that `GET /v1/stats/meetings` answers from.
     "INSERT INTO meeting_counts (dimension, key, n)
      SELECT k.dimension, k.key, count(*)
@@ -224,12 +226,13 @@ const TRIGGERS_ON: [&str; 9] = [
     "ALTER TABLE agreement_events ENABLE TRIGGER USER",
 ];
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "people",
     "roles",
     "meetings",
     "meeting_country_pairs",
     "meeting_participant_summaries",
+    "meeting_offices",
     "sources",
     "participants",
     "statements",

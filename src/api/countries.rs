@@ -36,6 +36,7 @@ async fn show(
         "alpha2": country.alpha2,
         "name": country.name,
         "former": country.former,
+        "wikidata": country.wikidata(),
         "meetings": meetings,
         "first_met_on": first,
         "last_met_on": last,

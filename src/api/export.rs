@@ -27,6 +27,8 @@ enum Format {
     #[default]
     Ndjson,
     Csv,
+    /// PLOVER event records (Draft 2.0), one per line: what event-data pipelines read.
+    Plover,
 }
 
 /// The export's own parameters, beside the meetings-list filters.
@@ -108,6 +110,9 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
         Format::Ndjson => export::documents(db, &filters)?
             .map(|row| row.map(|json| Bytes::from(json + "\n")))
             .boxed(),
+        Format::Plover => export::plover(db, &filters)?
+            .map(|row| row.map(|lines| Bytes::from(lines + "\n")))
+            .boxed(),
         Format::Csv => export::rows(db, &filters)?
             .map(|row| {
                 row.map(|r| {
@@ -154,12 +159,13 @@ async fn export(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiResult<
         }
     };
     let content_type = match format {
-        Format::Ndjson => "application/x-ndjson",
+        Format::Ndjson | Format::Plover => "application/x-ndjson",
         Format::Csv => "text/csv; charset=utf-8",
     };
     let disposition = match format {
         Format::Ndjson => "attachment; filename=\"meetings.ndjson\"",
         Format::Csv => "attachment; filename=\"meetings.csv\"",
+        Format::Plover => "attachment; filename=\"meetings.plover.ndjson\"",
     };
     Ok((
         [

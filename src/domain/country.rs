@@ -42,6 +42,13 @@ impl CountryCode {
 }
 
 impl Country {
+    /// The country's Wikidata item, when known.
+    pub fn wikidata(&self) -> Option<&'static str> {
+        crate::domain::wikidata::country(self.code.0)
+    }
+}
+
+impl Country {
     /// Finds a country by alpha-2 or alpha-3 code, in any case.
     pub fn lookup(input: &str) -> Option<Country> {
         let code = input.to_ascii_uppercase();

@@ -12,3 +12,4 @@ pub mod role;
 pub mod statement;
 pub mod text;
 pub mod vocabulary;
+pub mod wikidata;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::country::CountryCode;
 use crate::domain::text::Name;
 use crate::domain::vocabulary::{Check, Checks, Side, field_path};
+use crate::domain::wikidata::Qid;
 
 /// A participant as clients send it: a person by `person_id` or by `name` (+ `country`),
 /// or an `organization`, or a person on behalf of an organization.
@@ -17,6 +18,10 @@ pub struct ParticipantInput {
     /// Cleaned as it is read (see [`Name`]), so it matches the person it names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
+    /// The person's Wikidata QID: the person holding it; else, with `name`, the person
+    /// found or created by name and country, who is given it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wikidata: Option<Qid>,
     #[serde(default)]
     pub organization: Option<Name>,
     #[serde(default)]
@@ -35,10 +40,20 @@ impl Check for ParticipantInput {
                 "give `person_id` or `name`, not both",
             );
         }
-        if self.person_id.is_none() && self.name.is_none() && self.organization.is_none() {
+        if self.person_id.is_some() && self.wikidata.is_some() {
+            checks.fail(
+                field_path(field, "wikidata"),
+                "give `person_id` or `wikidata`, not both",
+            );
+        }
+        if self.person_id.is_none()
+            && self.name.is_none()
+            && self.wikidata.is_none()
+            && self.organization.is_none()
+        {
             checks.fail(
                 field.to_owned(),
-                "needs a `person_id`, a `name` or an `organization`",
+                "needs a `person_id`, a `name`, a `wikidata` id or an `organization`",
             );
         }
         checks.optional_name(field_path(field, "name"), self.name.as_ref(), 300);

@@ -412,6 +412,14 @@ impl Checks {
         for (index, identifier) in identifiers.iter().enumerate() {
             self.text(format!("{field}[{index}].scheme"), &identifier.scheme, 64);
             self.text(format!("{field}[{index}].value"), &identifier.value, 300);
+            if identifier.scheme.trim() == crate::domain::wikidata::SCHEME
+                && crate::domain::wikidata::Qid::parse(identifier.value.trim()).is_none()
+            {
+                self.fail(
+                    format!("{field}[{index}].value"),
+                    "a Wikidata id is `Q` and a number, as in `Q312867`",
+                );
+            }
             if !seen.insert(identifier) {
                 self.fail(format!("{field}[{index}]"), "is listed twice");
             }

@@ -35,6 +35,9 @@ fn from_database_error(code: Option<&str>, constraint: Option<&str>) -> Option<A
         ("23505", Some("person_identifier_key")) => {
             ApiError::Conflict("a person with this identifier already exists".into())
         }
+        ("23505", Some("person_one_wikidata_id")) => {
+            ApiError::Conflict("this person already has another Wikidata id".into())
+        }
         ("23505", _) => ApiError::Conflict("this would duplicate an existing record".into()),
         ("23503", _) => ApiError::Conflict(
             "this record is referenced by others, or references one that does not exist".into(),

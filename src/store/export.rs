@@ -67,6 +67,18 @@ pub fn documents(
         .boxed())
 }
 
+/// Each meeting the filters select as its PLOVER records: one text per meeting, one
+/// record per line.
+pub fn plover(
+    db: PgPool,
+    filters: &MeetingFilters,
+) -> ApiResult<BoxStream<'static, Result<String, sqlx::Error>>> {
+    let sql = select(&[representation::PLOVER_RECORDS], filters)?;
+    Ok(stream::<(String,)>(db, sql)
+        .map(|row| row.map(|(lines,)| lines))
+        .boxed())
+}
+
 /// Every person with their roles, as the line the people import takes, by name.
 pub fn people(db: PgPool) -> BoxStream<'static, Result<String, sqlx::Error>> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");

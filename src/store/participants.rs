@@ -60,9 +60,36 @@ async fn resolve_people(
         .collect();
     require_people(conn, &by_id).await?;
 
+    let mut people: Vec<Option<Uuid>> = new.iter().map(|p| p.input.person_id).collect();
+    // People named by Wikidata id first, in the order of their ids (the order their
+    // locks are taken in).
+    let mut by_qid: Vec<usize> = (0..new.len())
+        .filter(|&i| new[i].input.wikidata.is_some())
+        .collect();
+    by_qid.sort_by_key(|&i| new[i].input.wikidata.as_ref().map(|q| q.as_str()));
+    let mut checks = Checks::default();
+    for i in by_qid {
+        let input = new[i].input;
+        let Some(qid) = input.wikidata.as_ref() else {
+            continue;
+        };
+        let country = input.country.map(|c| c.as_str());
+        people[i] =
+            crate::store::people::resolve_wikidata(conn, qid, input.name.as_deref(), country)
+                .await?;
+        if people[i].is_none() {
+            checks.fail(
+                field_path(&new[i].field, "wikidata"),
+                format!("no person has the Wikidata id {qid}; give their `name` too to add them"),
+            );
+        }
+    }
+    checks.finish()?;
+
     // Each distinct name and country is resolved once.
     let named: BTreeSet<(&str, Option<&'static str>)> = new
         .iter()
+        .filter(|p| p.input.wikidata.is_none())
         .filter_map(|p| {
             Some((
                 p.input.name.as_deref()?,
@@ -70,7 +97,6 @@ async fn resolve_people(
             ))
         })
         .collect();
-    let mut people: Vec<Option<Uuid>> = new.iter().map(|p| p.input.person_id).collect();
     if named.is_empty() {
         return Ok(people);
     }
@@ -104,7 +130,12 @@ async fn resolve_people(
         })
         .collect();
     for (person, p) in people.iter_mut().zip(new) {
-        if let Some(name) = p.input.name.as_deref() {
+        if let Some(name) = p
+            .input
+            .name
+            .as_deref()
+            .filter(|_| p.input.wikidata.is_none())
+        {
             *person = by_name
                 .get(&(name, p.input.country.map(|c| c.as_str())))
                 .copied();
@@ -174,7 +205,7 @@ pub async fn insert_all(
 /// applies to), locked for the update.
 pub async fn for_update(conn: &mut PgConnection, id: Uuid) -> ApiResult<(Uuid, serde_json::Value)> {
     let current: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'organization', organization,
+        "SELECT meeting_id, json_build_object('person_id', person_id, 'name', NULL::text, 'wikidata', NULL::text, 'organization', organization,
                                               'role', role, 'country', country, 'side', side)::jsonb
          FROM participants WHERE id = $1 FOR NO KEY UPDATE",
     )

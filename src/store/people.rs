@@ -10,6 +10,7 @@ use crate::domain::person::PersonInput;
 use crate::domain::role::{PartialDate, PersonRecord};
 use crate::domain::text::{Name, clean_name};
 use crate::domain::vocabulary::Identifier;
+use crate::domain::wikidata::{Qid, SCHEME};
 use crate::store::pagination::{self, Limit};
 use crate::store::representation;
 
@@ -92,6 +93,9 @@ pub struct PeopleFilters {
     q: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     country: Option<CountryCode>,
+    /// The person's Wikidata QID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wikidata: Option<Qid>,
     #[serde(default, skip_serializing)]
     limit: Limit,
     #[serde(default, skip_serializing)]
@@ -123,6 +127,14 @@ pub async fn page(db: &PgPool, filters: &PeopleFilters) -> ApiResult<String> {
     }
     if let Some(country) = filters.country {
         sql.push(" AND pe.country = ").push_bind(country.as_str());
+    }
+    if let Some(qid) = &filters.wikidata {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM person_identifiers i WHERE i.person_id = pe.id
+                 AND i.scheme = 'wikidata' AND i.value = ",
+        )
+        .push_bind(qid.as_str().to_owned())
+        .push(")");
     }
     if let Some((name, id)) = after {
         sql.push(" AND (fold(pe.name), pe.id) > (")
@@ -234,6 +246,50 @@ pub async fn lock_name(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The person Wikidata id `qid` names: the one holding it; else, given a `name`, the
+/// person of that name and `country` who holds no Wikidata id yet, or a new person,
+/// either way given `qid`; `None` when nobody holds it and no name was given.
+pub async fn resolve_wikidata(
+    conn: &mut PgConnection,
+    qid: &Qid,
+    name: Option<&str>,
+    country: Option<&str>,
+) -> ApiResult<Option<Uuid>> {
+    // Writers naming the same new id add it once.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('wikidata|' || $1, 0))")
+        .bind(qid.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let held = find_by_identifiers(conn, &[SCHEME], &[qid.as_str()]).await?;
+    if let Some(id) = held.first() {
+        return Ok(Some(*id));
+    }
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    lock_name(conn, name, country).await?;
+    let id = match find_by_name(conn, name, country, &[SCHEME]).await? {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO people (id, name, country) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(name)
+                .bind(country)
+                .execute(&mut *conn)
+                .await?;
+            id
+        }
+    };
+    sqlx::query("INSERT INTO person_identifiers (person_id, scheme, value) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(SCHEME)
+        .bind(qid.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(id))
 }
 
 /// The stored people that identifiers `(schemes[i], values[i])` name.

@@ -18,6 +18,44 @@ macro_rules! location {
     };
 }
 
+/// Which side of meeting `m` acts in event data: the guests when some are known (they
+/// visit), else the hosts when only they are (they host), else none.
+macro_rules! acting_side {
+    () => {
+        "(CASE WHEN EXISTS (SELECT 1 FROM participants g WHERE g.meeting_id = m.id AND g.side = 'guest') THEN 'guest'
+               WHEN EXISTS (SELECT 1 FROM participants h WHERE h.meeting_id = m.id AND h.side = 'host') THEN 'host' END)"
+    };
+}
+
+/// Whether meeting `m`, with no sides known, took place on ground none of its
+/// participants' countries holds.
+macro_rules! on_third_ground {
+    () => {
+        "(coalesce(m.location_country, m.host_country) IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM participants s WHERE s.meeting_id = m.id AND s.side IN ('guest', 'host'))
+          AND EXISTS (SELECT 1 FROM participants c WHERE c.meeting_id = m.id AND c.country IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM participants c WHERE c.meeting_id = m.id
+                             AND c.country = coalesce(m.location_country, m.host_country)))"
+    };
+}
+
+/// The CAMEO code of meeting `m` (a 04 "consult"), derived when read: 041 for a call,
+/// 044 on third ground, 042 when guests visit, 043 when only hosts are known, 040
+/// otherwise.
+macro_rules! meeting_cameo {
+    ($side:expr, $third:expr) => {
+        concat!(
+            "CASE WHEN m.kind IN ('phone_call', 'video_call') THEN '041' WHEN ",
+            $third,
+            " THEN '044' WHEN ",
+            $side,
+            " = 'guest' THEN '042' WHEN ",
+            $side,
+            " = 'host' THEN '043' ELSE '040' END"
+        )
+    };
+}
+
 /// Meeting `m`'s own fields from its title to its host, as `key, value` pairs, in the
 /// order the document and the export both write them.
 macro_rules! meeting_head {
@@ -150,7 +188,8 @@ macro_rules! agreement {
             'related_from', coalesce((SELECT json_agg(json_build_object(
                                                  'agreement_id', l.agreement_id, 'relation', l.relation)
                                              ORDER BY l.agreement_id, l.position)
-                                        FROM agreement_links l WHERE l.target_id = a.id), '[]'))"
+                                        FROM agreement_links l WHERE l.target_id = a.id), '[]'),
+            'cameo', agreement_cameo(a.kind, a.status, a.signed_on, a.topics))"
     };
 }
 
@@ -215,7 +254,7 @@ pub const STATUS_AS_OF_CLOSE: &str = " ORDER BY e.occurred_on DESC, e.seq DESC L
 pub const AGREEMENT_FOR_UPDATE: &str = concat!(
     "SELECT meeting_id, (",
     agreement!(),
-    "::jsonb - 'id' - 'meeting_id' - 'related_from') FROM agreements a WHERE id = $1 FOR UPDATE"
+    "::jsonb - 'id' - 'meeting_id' - 'related_from' - 'cameo') FROM agreements a WHERE id = $1 FOR UPDATE"
 );
 
 /// The meeting an item belongs to, as list items show it: meeting `m`'s id, title and
@@ -398,6 +437,9 @@ pub const DOCUMENT_QUERY: &str = concat!(
     ",
         'countries', m.countries,
         'topics', m.topics,
+        'cameo', ",
+    meeting_cameo!(acting_side!(), on_third_ground!()),
+    ",
         'participants', coalesce((SELECT json_agg(",
     participant!(),
     " ORDER BY p.position, p.id)
@@ -435,11 +477,17 @@ pub const EXPORT: &str = concat!(
     ",
         'topics', m.topics,
         'participants', coalesce((
-            SELECT json_agg(json_build_object(
-                       'name', pe.name, 'organization', p.organization, 'role', p.role,
-                       'country', p.country, 'side', p.side)
+            SELECT json_agg(CASE WHEN qid.value IS NULL
+                       THEN json_build_object(
+                           'name', pe.name, 'organization', p.organization, 'role', p.role,
+                           'country', p.country, 'side', p.side)
+                       -- A person with a Wikidata id is found by it again on import.
+                       ELSE json_build_object(
+                           'name', pe.name, 'organization', p.organization, 'role', p.role,
+                           'country', p.country, 'side', p.side, 'wikidata', qid.value) END
                    ORDER BY p.position, p.id)
               FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+              LEFT JOIN person_identifiers qid ON qid.person_id = p.person_id AND qid.scheme = 'wikidata'
              WHERE p.meeting_id = m.id), '[]'),
         'statements', coalesce((
             SELECT json_agg(json_build_object(
@@ -462,7 +510,7 @@ pub const EXPORT: &str = concat!(
         'agreements', coalesce((
             SELECT json_agg(",
     agreement!(),
-    "::jsonb - 'meeting_id' - 'related_from'
+    "::jsonb - 'meeting_id' - 'related_from' - 'cameo'
                    || jsonb_build_object('events', (SELECT json_agg(json_build_object(",
     event_fields!(),
     ") ORDER BY e.occurred_on, e.seq) FROM agreement_events e WHERE e.agreement_id = a.id))
@@ -489,3 +537,123 @@ pub const STATEMENT_BY_ID: &str = by_id!(statement!(), "statements s");
 pub const AGREEMENT_BY_ID: &str = by_id!(agreement!(), "agreements a");
 pub const PERSON_BY_ID: &str = by_id!(person!(), "people pe");
 pub const ROLE_BY_ID: &str = by_id!(role!(), "roles r");
+
+/// Participant `p` (with their person `pe`) as a PLOVER actor entity: the country's
+/// alpha-3 code as stored (former states stay former), `GOV` for an official, the name,
+/// the office held and the person's Wikidata QID; keys without a value are left out.
+macro_rules! plover_entity {
+    () => {
+        "json_strip_nulls(json_build_object(
+            'code', p.country,
+            'sector', CASE WHEN p.person_id IS NOT NULL AND p.role IS NOT NULL THEN 'GOV' END,
+            'entity_text', coalesce(pe.name, p.organization),
+            'office', p.role,
+            'identifier_id', (SELECT i.value FROM person_identifiers i
+                               WHERE i.person_id = p.person_id AND i.scheme = 'wikidata')))"
+    };
+}
+
+/// Where meeting `m` took place, as a PLOVER location (geonames field names, `cc3` for
+/// the alpha-3 code), or null.
+macro_rules! plover_location {
+    () => {
+        "CASE WHEN m.city IS NULL AND m.location_country IS NULL AND m.lat IS NULL AND m.lon IS NULL
+              THEN NULL
+              ELSE json_strip_nulls(json_build_object('name', m.city, 'latitude', m.lat,
+                                                      'longitude', m.lon, 'cc3', m.location_country)) END"
+    };
+}
+
+/// Meeting `m`'s first source as a PLOVER citation, or null.
+macro_rules! plover_citation {
+    () => {
+        "(SELECT json_strip_nulls(json_build_object('url', so.url, 'title', so.title,
+                                                    'publication', so.publisher))
+            FROM sources so WHERE so.meeting_id = m.id ORDER BY so.position LIMIT 1)"
+    };
+}
+
+/// Meeting `m` as PLOVER (Draft 2.0) records, one JSON text per line: a `CONSULT` for
+/// the meeting, then an `AGREE` (not yet signed) or `SUPPORT` (signed) for each of its
+/// agreements, all sharing the meeting's id as their `link`. `sides` holds the
+/// meeting's acting side and whether it met on third ground, read once.
+pub const PLOVER_RECORDS: &str = concat!(
+    "(SELECT string_agg(records.record::text, E'\\n' ORDER BY records.ord)
+        FROM (SELECT 0::bigint AS ord, json_build_object(
+                  'id', m.id,
+                  'date', m.date,
+                  'enddate', m.end_date,
+                  'event', 'CONSULT',
+                  'quad_code', 1,
+                  'mode', CASE WHEN m.kind IN ('phone_call', 'video_call') THEN 'phone'
+                               WHEN m.kind IN ('multilateral', 'summit') THEN 'multilateral'
+                               WHEN sides.third THEN 'third-party'
+                               WHEN sides.acting IS NOT NULL THEN 'visit' END,
+                  'context', plover_contexts(m.topics),
+                  'cameo', ",
+    meeting_cameo!("sides.acting", "sides.third"),
+    ",
+                  'actor', coalesce((SELECT json_agg(",
+    plover_entity!(),
+    " ORDER BY p.position, p.id)
+                        FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+                       WHERE p.meeting_id = m.id AND (sides.acting IS NULL OR p.side = sides.acting)), '[]'),
+                  'recipient', coalesce((SELECT json_agg(",
+    plover_entity!(),
+    " ORDER BY p.position, p.id)
+                        FROM participants p LEFT JOIN people pe ON pe.id = p.person_id
+                       WHERE p.meeting_id = m.id AND sides.acting IS NOT NULL
+                         AND p.side IS DISTINCT FROM sides.acting),
+                      -- Guests visiting a country none of whose people is named: the country.
+                      CASE WHEN sides.acting = 'guest' AND m.host_country IS NOT NULL
+                                AND NOT EXISTS (SELECT 1 FROM participants g WHERE g.meeting_id = m.id
+                                                   AND g.side = 'guest' AND g.country = m.host_country)
+                           THEN json_build_array(json_build_object('code', m.host_country)) END,
+                      '[]'),
+                  'event_loc', ",
+    plover_location!(),
+    ",
+                  'event_text', json_build_array(m.title),
+                  'link', m.id,
+                  'cite_info', ",
+    plover_citation!(),
+    ") AS record
+                FROM (SELECT ",
+    acting_side!(),
+    " AS acting, ",
+    on_third_ground!(),
+    " AS third) sides
+              UNION ALL
+              SELECT row_number() OVER (ORDER BY a.position, a.id), json_build_object(
+                  'id', a.id,
+                  'date', CASE WHEN agreed.cameo = '057' THEN coalesce(a.signed_on, m.date) ELSE m.date END,
+                  'enddate', NULL,
+                  'event', CASE WHEN agreed.cameo = '057' THEN 'SUPPORT' ELSE 'AGREE' END,
+                  'quad_code', 1,
+                  'mode', NULL,
+                  'context', plover_contexts(a.topics),
+                  'cameo', agreed.cameo,
+                  'actor', coalesce((SELECT json_agg(json_build_object('code', party) ORDER BY n)
+                                       FROM unnest(a.parties) WITH ORDINALITY AS parties(party, n)), '[]'),
+                  -- A pledge is made to the meeting's other countries.
+                  'recipient', CASE WHEN a.kind = 'pledge' AND cardinality(a.parties) > 0
+                                    THEN coalesce((SELECT json_agg(json_build_object('code', c) ORDER BY c)
+                                                     FROM unnest(m.countries) AS c
+                                                    WHERE c <> ALL (a.parties)), '[]')
+                                    ELSE '[]' END,
+                  'event_loc', ",
+    plover_location!(),
+    ",
+                  'event_text', json_build_array(a.title),
+                  'link', m.id,
+                  'cite_info', ",
+    plover_citation!(),
+    ",
+                  'agreement_kind', a.kind,
+                  'agreement_status', a.status,
+                  'signed_on', a.signed_on,
+                  'due_by', a.due_by)
+                FROM agreements a
+                CROSS JOIN LATERAL (SELECT agreement_cameo(a.kind, a.status, a.signed_on, a.topics) AS cameo) agreed
+               WHERE a.meeting_id = m.id) records)"
+);

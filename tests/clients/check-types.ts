@@ -44,10 +44,17 @@ function outcome(result: Schemas["ImportLine"]): string {
     return "error" in result ? result.error : result.status;
 }
 
-// An export line is a meeting document, or with `type=people` a person with their roles.
+// An export line is a meeting document, with `type=people` a person with their roles, or
+// with `format=plover` a PLOVER event record.
 type ExportLine = paths["/v1/export"]["get"]["responses"][200]["content"]["application/x-ndjson"];
-function exported(doc: ExportLine): Schemas["MeetingInput"] | Schemas["PersonRecord"] {
+function exported(doc: ExportLine): Schemas["MeetingInput"] | Schemas["PersonRecord"] | Schemas["PloverRecord"] {
     return doc;
+}
+
+// A PLOVER record's actors are entities with an optional country code and Wikidata id.
+function plover(record: Schemas["PloverRecord"]): string {
+    const actors = record.actor.map((a) => `${a.code ?? "?"}:${a.identifier_id ?? ""}`);
+    return `${record.event} ${record.mode ?? ""} ${record.cameo} ${actors.join(",")} ${record.link}`;
 }
 
 // @ts-expect-error: a statement has no `colour`
@@ -57,4 +64,4 @@ const badSide: Schemas["ParticipantInput"] = { name: "x", side: "referee" };
 // @ts-expect-error: a list item's meeting is an object
 const badMeeting: Schemas["AgreementListItem"]["meeting"] = "Havana";
 
-export { added, patch, line, jsonLine, describe, outcome, exported, unknownField, badSide, badMeeting };
+export { added, patch, line, jsonLine, describe, outcome, exported, plover, unknownField, badSide, badMeeting };

@@ -536,9 +536,9 @@ pub fn meeting(title: &str, date: &str, countries: &[&str]) -> Value {
 
 /// How far the tables the triggers keep have drifted from what they are derived from:
 /// (meetings whose stored participant summary differs from one computed afresh,
-/// country pairs missing, country pairs that should not be there). All zero when they
-/// are in step.
-pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64) {
+/// country pairs missing, country pairs that should not be there, offices held at
+/// meetings that differ from those computed afresh). All zero when they are in step.
+pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
     sqlx::query_as(
         "WITH pairs AS (
             SELECT x AS a, y AS b, m.date, m.id AS meeting_id
@@ -551,7 +551,19 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64) {
            (SELECT count(*) FROM (SELECT * FROM pairs
                                   EXCEPT SELECT a, b, date, meeting_id FROM meeting_country_pairs) missing),
            (SELECT count(*) FROM (SELECT a, b, date, meeting_id FROM meeting_country_pairs
-                                  EXCEPT SELECT * FROM pairs) stray)",
+                                  EXCEPT SELECT * FROM pairs) stray),
+           (SELECT count(*) FROM ((SELECT meeting_id, office, date FROM meeting_offices
+                                   EXCEPT SELECT m.id, fold(r.title), m.date
+                                            FROM meetings m
+                                            JOIN participants p ON p.meeting_id = m.id
+                                            JOIN roles r ON r.person_id = p.person_id
+                                                        AND r.held @> m.date)
+                                  UNION ALL
+                                  (SELECT m.id, fold(r.title), m.date
+                                     FROM meetings m
+                                     JOIN participants p ON p.meeting_id = m.id
+                                     JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date
+                                   EXCEPT SELECT meeting_id, office, date FROM meeting_offices)) drift)",
     )
     .fetch_one(db)
     .await

@@ -77,6 +77,8 @@ def _problem(response):
 _STATE_DEPENDENT = (
     "there is no person ",
     "there is no participant ",
+    # A Wikidata id alone names whoever holds it: nobody, in a fresh database.
+    "no person has the Wikidata id ",
     " is not a participant of this meeting",
     "must not be before `date`",
     # A role's end before its start is a rule across two fields (and, in a patch, the
@@ -243,7 +245,7 @@ def filter_failure(ctx, failure, case, response):
         # The coverage phase sends `0` as a "valid" token although it breaks the
         # parameter's pattern; the server's 400 is what the spec promises for it.
         return False
-    if case.method == "PATCH" and _only(problem, "needs a `person_id`, a `name` or an `organization`"):
+    if case.method == "PATCH" and _only(problem, "needs a `person_id`, a `name`, a `wikidata` id or an `organization`"):
         # Whether a patched participant still names someone depends on what it held.
         return False
     return not _refused_for_state(case, problem)

@@ -81,7 +81,14 @@ async fn show(
 
 /// The fields a merge patch may change; the embedded lists have endpoints of their own.
 const LIST_FIELDS: [&str; 3] = ["participants", "statements", "agreements"];
-const READ_ONLY_FIELDS: [&str; 5] = ["id", "countries", "created_at", "updated_at", "version"];
+const READ_ONLY_FIELDS: [&str; 6] = [
+    "id",
+    "countries",
+    "cameo",
+    "created_at",
+    "updated_at",
+    "version",
+];
 
 async fn update(
     State(state): State<AppState>,

@@ -53,8 +53,9 @@ async fn update(
     Participants::ITEM
         .update(&state.db, &actor, id, &headers, &patch, async |conn| {
             let (meeting_id, mut value) = participants::for_update(conn, id).await?;
-            // Naming a person by name replaces the person given by id.
-            if patch.get("name").is_some_and(|name| !name.is_null()) {
+            // Naming a person by name or Wikidata id replaces the person given by id.
+            let names = |key: &str| patch.get(key).is_some_and(|value| !value.is_null());
+            if names("name") || names("wikidata") {
                 value["person_id"] = serde_json::Value::Null;
             }
             crate::http::extract::merge_patch(&mut value, &patch)?;

@@ -18,8 +18,10 @@ async fn countries_answer_as_documented() {
     // --- Countries ---
     let cuba = c.get("/v1/countries/cu").await;
     assert_eq!(cuba.ok(200)["code"], "CUB");
+    assert_eq!(cuba.json["wikidata"], "Q241");
     let soviet = c.get("/v1/countries/SUN").await;
     assert_eq!(soviet.ok(200)["former"], true);
+    assert_eq!(soviet.json["wikidata"], "Q15180");
     c.get("/v1/countries/ZZZ").await.problem(404);
     let partners = c
         .get("/v1/countries/CUB/partners?from=2021-01-01&to=2022-12-31&limit=10")

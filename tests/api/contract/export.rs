@@ -66,6 +66,29 @@ async fn export_answers_as_documented() {
     let filtered = c.get(&format!("/v1/export{export_filters}")).await;
     assert_eq!(filtered.status, 200);
     assert_eq!(filtered.text.lines().count(), 1);
+    // PLOVER records, each a line the spec describes, with the same filters.
+    let plover = c
+        .get(&format!(
+            "/v1/export{}",
+            query(&[("format", "plover"), ("country", "cu"), ("q", "oil")])
+        ))
+        .await;
+    assert_eq!(plover.status, 200);
+    let records: Vec<Value> = plover
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(
+        records.iter().any(|r| r["event"] == "CONSULT"),
+        "{}",
+        plover.text
+    );
+    assert!(
+        records.iter().any(|r| r["event"] == "AGREE"),
+        "{}",
+        plover.text
+    );
     let csv = c.get("/v1/export?format=csv&country=CU&sort=-date").await;
     assert_eq!(csv.status, 200);
     assert!(

@@ -52,6 +52,9 @@ async fn people_answer_as_documented() {
         )
         .await;
     assert_eq!(aliased.ok(200)["identifiers"][0]["value"], "Q5834");
+    let by_wikidata = c.get("/v1/people?wikidata=Q5834").await;
+    assert_eq!(by_wikidata.ok(200)["items"][0]["name"], "Miguel Díaz-Canel");
+    c.get("/v1/people?wikidata=Q5834x").await.problem(400);
     c.patch(
         &format!("/v1/people/{borisov_person}"),
         &json!({"identifiers": [{"scheme": "wikidata", "value": "Q5834"}]}),

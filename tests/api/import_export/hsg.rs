@@ -245,6 +245,38 @@ async fn the_whole_data_set_round_trips_through_export_and_import() {
     )
     .await
     .unwrap();
+    // Every meeting exports to PLOVER, every line a valid record.
+    let plover = first.get("/v1/export?format=plover").await;
+    assert_eq!(plover.status, 200);
+    let records = super::plover::valid_records(&super::plover::plover_schema(), &plover.text);
+    let consults: Vec<&Value> = records.iter().filter(|r| r["event"] == "CONSULT").collect();
+    assert_eq!(consults.len(), 7535);
+    let links: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(links.len(), 7535);
+    let code_count = |code: &str| {
+        consults
+            .iter()
+            .filter(|r| {
+                ["actor", "recipient"].iter().any(|side| {
+                    r[*side]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|e| e["code"] == code)
+                })
+            })
+            .count()
+    };
+    // Former states stay former; the Soviet Union is not Russia before 1992.
+    for former in ["SUN", "YUG", "CSK", "DDR"] {
+        assert!(code_count(former) > 0, "{former}");
+    }
+    let visits = consults.iter().filter(|r| r["mode"] == "visit").count();
+    assert!(visits > 3000, "{visits} visits");
+
     let exported = first.get("/v1/export?format=ndjson").await;
     assert_eq!(exported.status, 200);
     assert_eq!(exported.headers["content-type"], "application/x-ndjson");

@@ -3,4 +3,5 @@
 mod export_stats;
 mod hsg;
 mod import;
+mod plover;
 mod pocom;

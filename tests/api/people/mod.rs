@@ -1,3 +1,4 @@
 //! People and the offices they held over time.
 
 mod roles;
+mod wikidata;

@@ -290,3 +290,107 @@ async fn who_held_it_on_a_day_says_how_certain_the_dates_make_it() {
         app.get(&format!("/v1/roles?{bad}")).await.problem(400);
     }
 }
+
+/// The titles of the meetings `GET /v1/meetings?role=` lists for `title`.
+async fn listed_for(app: &TestApp, title: &str) -> Vec<String> {
+    let query = format!("/v1/meetings?role={}", title.replace(' ', "%20"));
+    let page = app.get(&query).await;
+    let mut titles: Vec<String> = page.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["title"].as_str().unwrap().to_owned())
+        .collect();
+    titles.sort();
+    titles
+}
+
+#[tokio::test]
+async fn the_office_filter_follows_every_write_that_changes_who_held_what_that_day() {
+    let app = TestApp::spawn().await;
+    let (kerry, visit) = person(&app, "John Forbes Kerry", "US", "2016-03-20").await;
+    let drift = || crate::common::derived_drift(&app.db);
+    let title = "Secretary of State";
+    assert!(listed_for(&app, title).await.is_empty());
+
+    // A role added: the meeting he attended that day is listed.
+    let role = app
+        .post(
+            &format!("/v1/people/{kerry}/roles"),
+            &json!({"title": title, "kind": "principal_officer", "serves": "USA",
+                    "started_on": "2013-02-01", "ended_on": "2017-01-20"}),
+        )
+        .await;
+    let role_id = role.ok(201)["id"].as_str().unwrap().to_owned();
+    let visit_title = "John Forbes Kerry visits".to_owned();
+    assert_eq!(listed_for(&app, title).await, vec![visit_title.clone()]);
+    // Any case and accents.
+    assert_eq!(
+        listed_for(&app, "SECRÉTARY of state").await,
+        vec![visit_title.clone()]
+    );
+
+    // The meeting moved to a day he no longer held it, and back.
+    app.patch(
+        &format!("/v1/meetings/{visit}"),
+        &json!({"date": "2018-01-01"}),
+    )
+    .await
+    .ok(200);
+    assert!(listed_for(&app, title).await.is_empty());
+    // The role's end moved past the meeting.
+    app.patch(
+        &format!("/v1/roles/{role_id}"),
+        &json!({"ended_on": "2019"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(listed_for(&app, title).await, vec![visit_title.clone()]);
+
+    // A second meeting he joins as a participant added to it.
+    let other = app
+        .create_meeting(&meeting("Talks in Geneva", "2014-05-05", &["RU"]))
+        .await;
+    let other_id = other["id"].as_str().unwrap();
+    let joined = app
+        .post(
+            &format!("/v1/meetings/{other_id}/participants"),
+            &json!({"person_id": kerry, "country": "US", "role": "Secretary", "side": "guest"}),
+        )
+        .await;
+    let participant = joined.ok(201)["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        listed_for(&app, title).await,
+        vec![visit_title.clone(), "Talks in Geneva".to_owned()]
+    );
+    assert_eq!(drift().await, (0, 0, 0, 0));
+
+    // The participant removed, then the role.
+    assert_eq!(
+        app.delete(&format!("/v1/participants/{participant}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(listed_for(&app, title).await, vec![visit_title.clone()]);
+    assert_eq!(
+        app.delete(&format!("/v1/roles/{role_id}")).await.status,
+        204
+    );
+    assert!(listed_for(&app, title).await.is_empty());
+
+    // The meeting deleted takes its offices with it.
+    app.post(
+        &format!("/v1/people/{kerry}/roles"),
+        &json!({"title": title, "started_on": "2013", "ended_on": "2019"}),
+    )
+    .await
+    .ok(201);
+    assert_eq!(listed_for(&app, title).await, vec![visit_title]);
+    assert_eq!(
+        app.delete(&format!("/v1/meetings/{visit}")).await.status,
+        204
+    );
+    assert!(listed_for(&app, title).await.is_empty());
+    assert_eq!(drift().await, (0, 0, 0, 0));
+}
