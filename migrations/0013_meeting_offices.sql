@@ -3,26 +3,33 @@
 -- as the list was walked: at a million meetings, with thirteen titles each held by
 -- thousands of people, a page cost half a second. The offices held at each meeting are
 -- now kept ready, as `fold(title)` of every role whose days may include the meeting's
--- date (`held @> date`, what the filter asks), rebuilt by triggers whenever a
--- meeting's participants, its date, or their people's roles change.
+-- date (`held @> date`, what the filter asks), by country, rebuilt by triggers whenever
+-- a meeting's participants, its date or countries, or their people's roles change.
 --
--- And "who held it on this day" by country (`GET /v1/roles?on=&posted_to=`) intersected
--- every role of the country with every role held that day; a GiST index on both
--- (btree_gist, shipped with PostgreSQL's contrib modules) finds the few at once.
+-- And "who held it on this day" by country (`GET /v1/roles?on=&posted_to=`, `&serves=`)
+-- intersected every role of the country with every role held that day; a GiST index on
+-- both (btree_gist, shipped with PostgreSQL's contrib modules) finds the few at once.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 CREATE INDEX roles_posted_to_held ON roles USING gist (posted_to, held) WHERE posted_to IS NOT NULL;
 CREATE INDEX roles_serves_held ON roles USING gist (serves, held) WHERE serves IS NOT NULL;
+-- And the roles serving one country in the list's order, as `roles_posted_to` has them
+-- for the country posted to: without it, a country with few roles held that day was
+-- looked for along every role there is.
+CREATE INDEX roles_serves ON roles (serves, (coalesce(lower(held), DATE '0001-01-01')), id)
+    WHERE serves IS NOT NULL;
 
+-- One row for each office held at a meeting with `country` '', and one more for each of
+-- the meeting's countries: a page of one office's meetings, or of one office's meetings
+-- with one country, is a range of the key in the list's order.
 CREATE TABLE meeting_offices (
-    meeting_id uuid NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
     office     text NOT NULL,
-    -- The meeting's date, so that a page of one office's meetings is read in the
-    -- list's order.
+    country    text NOT NULL,
     date       date NOT NULL,
-    PRIMARY KEY (meeting_id, office)
+    meeting_id uuid NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
+    PRIMARY KEY (office, country, date, meeting_id)
 );
-CREATE INDEX meeting_offices_by_date ON meeting_offices (office, date DESC, meeting_id DESC);
+CREATE INDEX meeting_offices_meeting ON meeting_offices (meeting_id);
 
 -- The offices held at the meetings `meeting_ids`, afresh.
 CREATE FUNCTION refresh_meeting_offices(meeting_ids uuid[]) RETURNS void
@@ -35,12 +42,14 @@ BEGIN
     -- one meeting take turns, and the statements below see what the one before wrote.
     PERFORM 1 FROM meetings WHERE id = ANY (meeting_ids) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM meeting_offices WHERE meeting_id = ANY (meeting_ids);
-    INSERT INTO meeting_offices (meeting_id, office, date)
-    SELECT DISTINCT m.id, fold(r.title), m.date
-      FROM meetings m
-      JOIN participants p ON p.meeting_id = m.id
-      JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date
-     WHERE m.id = ANY (meeting_ids);
+    INSERT INTO meeting_offices (office, country, date, meeting_id)
+    SELECT DISTINCT held.office, c.country, held.date, held.id
+      FROM (SELECT DISTINCT m.id, m.date, m.countries, fold(r.title) AS office
+              FROM meetings m
+              JOIN participants p ON p.meeting_id = m.id
+              JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date
+             WHERE m.id = ANY (meeting_ids)) held,
+           unnest(array_prepend(''::text, held.countries)) AS c(country);
 END
 $$;
 
@@ -80,7 +89,7 @@ CREATE FUNCTION meetings_redated_offices() RETURNS trigger
 BEGIN
     PERFORM refresh_meeting_offices(ARRAY(
         SELECT n.id FROM new_meetings n JOIN old_meetings o ON o.id = n.id
-         WHERE n.date <> o.date));
+         WHERE n.date <> o.date OR n.countries <> o.countries));
     RETURN NULL;
 END
 $$;
@@ -123,11 +132,13 @@ CREATE TRIGGER roles_offices_on_delete AFTER DELETE ON roles
 -- with the triggers off (`chancery generate`).
 CREATE FUNCTION fill_meeting_offices() RETURNS void
     LANGUAGE sql AS $$
-    INSERT INTO meeting_offices (meeting_id, office, date)
-    SELECT DISTINCT m.id, fold(r.title), m.date
-      FROM meetings m
-      JOIN participants p ON p.meeting_id = m.id
-      JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date
+    INSERT INTO meeting_offices (office, country, date, meeting_id)
+    SELECT DISTINCT held.office, c.country, held.date, held.id
+      FROM (SELECT DISTINCT m.id, m.date, m.countries, fold(r.title) AS office
+              FROM meetings m
+              JOIN participants p ON p.meeting_id = m.id
+              JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date) held,
+           unnest(array_prepend(''::text, held.countries)) AS c(country)
     ON CONFLICT DO NOTHING;
 $$;
 

@@ -12,6 +12,20 @@ use crate::store::people::PersonRef;
 use crate::store::representation;
 use uuid::Uuid;
 
+/// What the key a page is read from holds already, so its condition need not be
+/// pushed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Given {
+    /// Nothing: every filter is a condition.
+    All,
+    /// The pair of countries is two of several wanted; all are still checked.
+    Pair,
+    /// Every wanted country.
+    Countries,
+    /// The office (`role`); the countries are checked.
+    Office,
+}
+
 /// Which way the list runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sort {
@@ -69,7 +83,7 @@ impl crate::store::pagination::Listed for MeetingFilters {
 impl MeetingFilters {
     /// Pushes ` AND ...` conditions on meetings aliased `m`.
     pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        self.push_filters(sql, true)
+        self.push_filters(sql, Given::All)
     }
 
     /// Whether no filter narrows the meetings. Every filter given is serialized (the
@@ -94,9 +108,10 @@ impl MeetingFilters {
             && self.q.is_none()
     }
 
-    /// The conditions of [`Self::push_conditions`], the countries' only if `countries`.
-    fn push_filters(&self, sql: &mut QueryBuilder<Postgres>, countries: bool) -> ApiResult<()> {
-        if countries && !self.country.is_empty() {
+    /// The conditions of [`Self::push_conditions`], but those `given` says the page's
+    /// key already holds.
+    fn push_filters(&self, sql: &mut QueryBuilder<Postgres>, given: Given) -> ApiResult<()> {
+        if given != Given::Countries && !self.country.is_empty() {
             let countries: Vec<&str> = self.country.iter().map(|c| c.as_str()).collect();
             sql.push(" AND m.countries @> ").push_bind(countries);
         }
@@ -107,12 +122,12 @@ impl MeetingFilters {
             person.push_people(sql);
             sql.push("))");
         }
-        if let Some(role) = &self.role {
+        if let Some(role) = self.role.as_ref().filter(|_| given != Given::Office) {
             // A participant held a role of that title on the meeting's day: the offices
             // held at each meeting are kept (migration 0013), one key lookup a meeting.
             sql.push(
                 " AND EXISTS (SELECT 1 FROM meeting_offices o
-                               WHERE o.meeting_id = m.id AND o.office = fold(",
+                               WHERE o.meeting_id = m.id AND o.country = '' AND o.office = fold(",
             )
             .push_bind(crate::store::roles::whole_text("role", role)?)
             .push("))");
@@ -195,8 +210,23 @@ impl MeetingFilters {
         // key: (a, b, date, id) for two of the countries, or for one and itself. When
         // the pair is the whole filter, the page comes from that key alone.
         let pair = self.country_pair().filter(|_| search.is_none());
-        let (date_column, id_column) = match pair {
-            Some((a, b, covers_countries)) => {
+        let office = self.role.as_ref().filter(|_| search.is_none());
+        let first_country = pair.as_ref().map(|(a, _, _)| a.clone()).unwrap_or_default();
+        let (date_column, id_column) = match (office, pair) {
+            // By office, the page is a range of `meeting_offices`' key: (office, one of
+            // the countries or '', date, id).
+            (Some(role), _) => {
+                sql.push(
+                    "m.id, 0::real AS rank FROM meeting_offices o JOIN meetings m ON m.id = o.meeting_id
+                      WHERE o.office = fold(",
+                )
+                .push_bind(crate::store::roles::whole_text("role", role)?)
+                .push(") AND o.country = ")
+                .push_bind(first_country);
+                self.push_filters(sql, Given::Office)?;
+                ("o.date", "o.meeting_id")
+            }
+            (None, Some((a, b, covers_countries))) => {
                 let alone = covers_countries && self.only_countries();
                 sql.push(if alone {
                     "cp.meeting_id AS id, 0::real AS rank FROM meeting_country_pairs cp"
@@ -208,11 +238,16 @@ impl MeetingFilters {
                     .push(" AND cp.b = ")
                     .push_bind(b);
                 if !alone {
-                    self.push_filters(sql, !covers_countries)?;
+                    let given = if covers_countries {
+                        Given::Countries
+                    } else {
+                        Given::Pair
+                    };
+                    self.push_filters(sql, given)?;
                 }
                 ("cp.date", "cp.meeting_id")
             }
-            None => {
+            (None, None) => {
                 sql.push("m.id, ");
                 match &search {
                     Some(q) => push_rank(sql, q),

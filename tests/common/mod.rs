@@ -542,7 +542,13 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
     sqlx::query_as(
         "WITH pairs AS (
             SELECT x AS a, y AS b, m.date, m.id AS meeting_id
-              FROM meetings m, unnest(m.countries) x, unnest(m.countries) y WHERE x <= y)
+              FROM meetings m, unnest(m.countries) x, unnest(m.countries) y WHERE x <= y),
+         offices AS (
+            SELECT DISTINCT fold(r.title) AS office, c AS country, m.date, m.id AS meeting_id
+              FROM meetings m
+              JOIN participants p ON p.meeting_id = m.id
+              JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date,
+                   unnest(array_prepend(''::text, m.countries)) c)
          SELECT
            (SELECT count(*) FROM meetings m
               LEFT JOIN meeting_participant_summaries s ON s.meeting_id = m.id
@@ -552,18 +558,11 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
                                   EXCEPT SELECT a, b, date, meeting_id FROM meeting_country_pairs) missing),
            (SELECT count(*) FROM (SELECT a, b, date, meeting_id FROM meeting_country_pairs
                                   EXCEPT SELECT * FROM pairs) stray),
-           (SELECT count(*) FROM ((SELECT meeting_id, office, date FROM meeting_offices
-                                   EXCEPT SELECT m.id, fold(r.title), m.date
-                                            FROM meetings m
-                                            JOIN participants p ON p.meeting_id = m.id
-                                            JOIN roles r ON r.person_id = p.person_id
-                                                        AND r.held @> m.date)
+           (SELECT count(*) FROM ((SELECT office, country, date, meeting_id FROM meeting_offices
+                                   EXCEPT SELECT * FROM offices)
                                   UNION ALL
-                                  (SELECT m.id, fold(r.title), m.date
-                                     FROM meetings m
-                                     JOIN participants p ON p.meeting_id = m.id
-                                     JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date
-                                   EXCEPT SELECT meeting_id, office, date FROM meeting_offices)) drift)",
+                                  (SELECT * FROM offices
+                                   EXCEPT SELECT office, country, date, meeting_id FROM meeting_offices)) drift)",
     )
     .fetch_one(db)
     .await

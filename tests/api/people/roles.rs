@@ -363,6 +363,11 @@ async fn the_office_filter_follows_every_write_that_changes_who_held_what_that_d
         listed_for(&app, title).await,
         vec![visit_title.clone(), "Talks in Geneva".to_owned()]
     );
+    // The participant brought the United States to the meeting in Geneva.
+    assert_eq!(
+        listed_for(&app, "Secretary of State&country=RU&country=US").await,
+        vec!["Talks in Geneva".to_owned()]
+    );
     assert_eq!(drift().await, (0, 0, 0, 0));
 
     // The participant removed, then the role.
