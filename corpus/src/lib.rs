@@ -129,6 +129,7 @@ async fn load(pool: &PgPool, plan: Plan) -> anyhow::Result<Totals> {
                 copy(&mut tx, PARTICIPANTS_COPY, batch.participants.as_bytes()).await?;
                 copy(&mut tx, STATEMENTS_COPY, batch.statements.as_bytes()).await?;
                 copy(&mut tx, AGREEMENTS_COPY, batch.agreements.as_bytes()).await?;
+                copy(&mut tx, EVENTS_COPY, batch.events.as_bytes()).await?;
                 tx.commit().await?;
                 totals.meetings += batch.counts[0];
                 totals.participants += batch.counts[1];
@@ -196,15 +197,17 @@ fn quote(name: &str) -> String {
 }
 
 /// Turns off the triggers that keep derived tables, for the load.
-const TRIGGERS_OFF: [&str; 3] = [
+const TRIGGERS_OFF: [&str; 4] = [
     "ALTER TABLE meetings DISABLE TRIGGER USER",
+    // Each agreement is written with its latest event's status already.
+    "ALTER TABLE agreement_events DISABLE TRIGGER USER",
     "ALTER TABLE participants DISABLE TRIGGER USER",
     "ALTER TABLE roles DISABLE TRIGGER USER",
 ];
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 10] = [
+const TRIGGERS_ON: [&str; 11] = [
     "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
@@ -220,9 +223,10 @@ const TRIGGERS_ON: [&str; 10] = [
     "ALTER TABLE meetings ENABLE TRIGGER USER",
     "ALTER TABLE participants ENABLE TRIGGER USER",
     "ALTER TABLE roles ENABLE TRIGGER USER",
+    "ALTER TABLE agreement_events ENABLE TRIGGER USER",
 ];
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "people",
     "roles",
     "meetings",
@@ -233,6 +237,7 @@ const TABLES: [&str; 10] = [
     "participants",
     "statements",
     "agreements",
+    "agreement_events",
 ];
 
 async fn copy(conn: &mut PgConnection, statement: &str, data: &[u8]) -> anyhow::Result<()> {
@@ -258,6 +263,8 @@ const STATEMENTS_COPY: &str = "COPY statements (id, meeting_id, participant_id, 
     kind, language, topics, position) FROM STDIN";
 const AGREEMENTS_COPY: &str = "COPY agreements (id, meeting_id, title, description, kind, status, \
     parties, topics, signed_on, due_by, position) FROM STDIN";
+const EVENTS_COPY: &str =
+    "COPY agreement_events (id, agreement_id, status, occurred_on, note) FROM STDIN";
 
 /// A person of the pool.
 struct Person {
@@ -283,6 +290,8 @@ struct Batch {
     participants: String,
     statements: String,
     agreements: String,
+    /// Each agreement's creation, and for some a later change of status.
+    events: String,
     counts: [u64; 4],
 }
 
@@ -446,17 +455,22 @@ impl World {
             participants: String::with_capacity(CHUNK as usize * 600),
             statements: String::with_capacity(CHUNK as usize * 1200),
             agreements: String::with_capacity(CHUNK as usize * 500),
+            events: String::with_capacity(CHUNK as usize * 200),
             counts: [0; 4],
         };
+        // Events draw from a stream of their own, so the rest of the corpus is what the
+        // same seed gave before agreements had events.
+        let mut events_rng =
+            StdRng::seed_from_u64(self.plan.seed ^ (chunk + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
         let first = chunk * CHUNK;
         let last = (first + CHUNK).min(self.plan.meetings);
         for n in first..last {
-            self.meeting(&mut rng, n, &mut batch);
+            self.meeting(&mut rng, &mut events_rng, n, &mut batch);
         }
         batch
     }
 
-    fn meeting(&self, rng: &mut StdRng, n: u64, batch: &mut Batch) {
+    fn meeting(&self, rng: &mut StdRng, events_rng: &mut StdRng, n: u64, batch: &mut Batch) {
         // Ids grow with load order, as they would with meetings created one by one.
         let millis = BASE_MILLIS + 10_000_000 + n * 10;
         let meeting_id = id(rng, millis);
@@ -646,10 +660,38 @@ impl World {
             let mut parties: Vec<&str> = vec![host.country, guest.country];
             parties.sort_unstable();
             parties.dedup();
+            let agreement_id = id(rng, millis);
+            // Made with `status`; one in three changes later, up to the end of 2025 (a
+            // fixed day, so that the same seed gives the same corpus).
+            let mut now = status;
+            row(
+                &mut batch.events,
+                &[
+                    &id(events_rng, millis).to_string(),
+                    &agreement_id.to_string(),
+                    status,
+                    &date.to_string(),
+                    NULL,
+                ],
+            );
+            let later = date + Days::new(events_rng.random_range(10..900));
+            if events_rng.random_range(0..3) == 0 && later <= LAST_EVENT_DAY {
+                now = pick(events_rng, LATER_STATUSES);
+                row(
+                    &mut batch.events,
+                    &[
+                        &id(events_rng, millis).to_string(),
+                        &agreement_id.to_string(),
+                        now,
+                        &later.to_string(),
+                        pick(events_rng, EVENT_NOTES),
+                    ],
+                );
+            }
             row(
                 &mut batch.agreements,
                 &[
-                    &id(rng, millis).to_string(),
+                    &agreement_id.to_string(),
                     &meeting,
                     &format!(
                         "{} on {}",
@@ -660,7 +702,7 @@ impl World {
                         .then(|| sentence(rng, &ENGLISH, 10, 40))
                         .as_deref()),
                     pick(rng, AGREEMENT_KINDS),
-                    status,
+                    now,
                     &array(&parties),
                     &array(&[topic]),
                     opt(signed.then(|| date.to_string()).as_deref()),
@@ -1086,6 +1128,27 @@ const AGREEMENT_KINDS: &[&str] = &[
     "pledge",
     "plan",
     "other",
+];
+
+/// The last day a generated event may fall on.
+const LAST_EVENT_DAY: NaiveDate = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+
+/// What an agreement becomes later, fulfilment most often.
+const LATER_STATUSES: &[&str] = &[
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "signed",
+    "in_force",
+    "lapsed",
+    "withdrawn",
+];
+
+const EVENT_NOTES: &[&str] = &[
+    "Confirmed by both foreign ministries.",
+    "Reported in the press.",
+    "Announced at a later meeting.",
+    "Noted in the annual report.",
 ];
 
 const AGREEMENT_STATUSES: &[&str] = &[

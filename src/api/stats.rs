@@ -62,7 +62,10 @@ async fn agreements(ReadPool(db): ReadPool, RawQuery(query): RawQuery) -> ApiRes
         "status, kind, party, topic",
         stats::agreement_grouping,
     )?;
+    // As of a date, the status is the one the agreement had then.
+    let push_key = (stats::by_status(&grouping) && filters.as_of.is_some())
+        .then_some(|sql: &mut sqlx::QueryBuilder<sqlx::Postgres>| filters.push_status(sql));
     Ok(JsonText(
-        stats::counts(&db, grouping, |sql| filters.push_conditions(sql)).await?,
+        stats::counts_by(&db, grouping, push_key, |sql| filters.push_conditions(sql)).await?,
     ))
 }

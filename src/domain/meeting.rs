@@ -34,6 +34,10 @@ pub struct Location {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingInput {
+    /// The id to store it under while that is free: an exported meeting keeps its id, so
+    /// the agreement events naming it hold when it is imported again.
+    #[serde(default)]
+    pub id: Option<uuid::Uuid>,
     pub title: String,
     #[serde(default)]
     pub summary: Option<String>,
@@ -109,6 +113,7 @@ impl MeetingInput {
         }
         for (index, agreement) in self.agreements.iter().enumerate() {
             agreement.check(&format!("agreements[{index}]"), &mut checks);
+            agreement.check_made_on(&format!("agreements[{index}]"), self.date, &mut checks);
         }
         Ok(checks.finish()?)
     }

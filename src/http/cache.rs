@@ -247,6 +247,14 @@ fn document_key(id: Uuid) -> String {
     format!("/v1/meetings/{id}")
 }
 
+/// Whether the answer to `GET uri` is read as of today, with no `as_of`: it changes at
+/// midnight (UTC) with no write to announce it, so it is kept under the day's date.
+fn as_of_today(uri: &Uri) -> bool {
+    let query = uri.query().unwrap_or("");
+    (uri.path().ends_with("/commitments") || query.contains("overdue="))
+        && !query.contains("as_of=")
+}
+
 /// Whether, and as what, the answer to `GET uri` may be kept.
 fn kind_of(uri: &Uri) -> Option<Kind> {
     let path = uri.path();
@@ -297,10 +305,13 @@ pub async fn answer(State(state): State<AppState>, request: Request, next: Next)
         .cache
         .as_ref()
         .filter(|cache| cache.is_listening() && !wants_fresh(request.headers()));
-    let key = request.uri().path_and_query().map_or_else(
+    let mut key = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_owned(),
         |pq| pq.as_str().to_owned(),
     );
+    if as_of_today(request.uri()) {
+        key.push_str(&format!(" @{}", chrono::Utc::now().date_naive()));
+    }
     if let Some(cache) = cache
         && let Some(answer) = cache.lookup(&key)
     {

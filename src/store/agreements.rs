@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::agreement::AgreementInput;
+use crate::domain::agreement::{AgreementInput, EventInput, Relation};
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::vocabulary::{AgreementKind, AgreementStatus, FilterDate, Topic};
@@ -13,10 +13,22 @@ use crate::store::items;
 use crate::store::pagination::{self, Limit};
 use crate::store::representation;
 
-/// Writes agreements, each after any its meeting already has; returns their ids.
+/// Where the agreements `insert_all` writes came from, for naming their fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Each on its own (`relates_to[0]`).
+    Alone,
+    /// In whole documents (`agreements[2].relates_to[0]`).
+    InDocuments,
+}
+
+/// Writes agreements, each after any its meeting already has, with their history (their
+/// creation on their meeting's date, or the events they carry) and their links;
+/// returns their ids.
 pub async fn insert_all(
     conn: &mut PgConnection,
     new: &[(Uuid, &AgreementInput)],
+    sent: Sent,
 ) -> ApiResult<Vec<Uuid>> {
     if new.is_empty() {
         return Ok(Vec::new());
@@ -35,23 +47,54 @@ pub async fn insert_all(
         signed_on: Option<NaiveDate>,
         due_by: Option<NaiveDate>,
     }
+    // An agreement keeps the id it was exported with while that is free: a copy of a
+    // document stored beside its original gets ids of its own.
+    let wanted: Vec<Uuid> = new.iter().filter_map(|(_, a)| a.id).collect();
+    let mut taken: std::collections::HashSet<Uuid> = if wanted.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM agreements WHERE id = ANY($1)")
+            .bind(&wanted)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let ids: Vec<Uuid> = new
+        .iter()
+        .map(|(_, a)| match a.id {
+            Some(id) if taken.insert(id) => id,
+            _ => Uuid::now_v7(),
+        })
+        .collect();
     let rows: Vec<Row> = new
         .iter()
+        .zip(&ids)
         .enumerate()
-        .map(|(idx, (meeting_id, a))| Row {
-            id: Uuid::now_v7(),
+        .map(|(idx, ((meeting_id, a), id))| Row {
+            id: *id,
             meeting_id: *meeting_id,
             idx,
             title: a.title.trim(),
             description: a.description.as_deref(),
             kind: a.kind.unwrap_or(AgreementKind::Other).as_str(),
-            status: a.status.unwrap_or(AgreementStatus::Agreed).as_str(),
+            status: status_of(a).as_str(),
             parties: a.parties(),
             topics: a.topics.iter().map(Topic::as_str).collect(),
             signed_on: a.signed_on,
             due_by: a.due_by,
         })
         .collect();
+    let mut field_names = Vec::with_capacity(new.len());
+    let mut seen: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for (meeting_id, _) in new {
+        let index = seen.entry(*meeting_id).or_default();
+        field_names.push(match sent {
+            Sent::Alone => String::new(),
+            Sent::InDocuments => format!("agreements[{index}]."),
+        });
+        *index += 1;
+    }
     let sql = items::positioned_insert(
         "agreements",
         "id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by",
@@ -64,7 +107,240 @@ pub async fn insert_all(
         .bind(sqlx::types::Json(&rows))
         .execute(&mut *conn)
         .await?;
+
+    let mut events = Vec::new();
+    let mut created = Vec::new();
+    let mut named = Vec::new();
+    for ((id, (_, input)), prefix) in ids.iter().zip(new).zip(&field_names) {
+        match &input.events {
+            Some(given) => {
+                for (index, event) in given.iter().enumerate() {
+                    events.push((*id, event));
+                    if let Some(meeting_id) = event.meeting_id {
+                        named.push((meeting_id, format!("{prefix}events[{index}].meeting_id")));
+                    }
+                }
+            }
+            None => created.push(*id),
+        }
+    }
+    if !named.is_empty() {
+        let meetings: Vec<Uuid> = named.iter().map(|(id, _)| *id).collect();
+        let missing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT given FROM unnest($1::uuid[]) AS given
+              WHERE NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = given) LIMIT 1",
+        )
+        .bind(&meetings)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(missing) = missing {
+            let field = named
+                .iter()
+                .find(|(id, _)| *id == missing)
+                .map_or("meeting_id", |(_, field)| field.as_str());
+            return Err(ApiError::field(
+                field,
+                format!("there is no meeting {missing}"),
+            ));
+        }
+    }
+    insert_events(conn, &events).await?;
+    if !created.is_empty() {
+        let event_ids: Vec<Uuid> = created.iter().map(|_| Uuid::now_v7()).collect();
+        sqlx::query(
+            "INSERT INTO agreement_events (id, agreement_id, status, occurred_on)
+             SELECT c.event_id, a.id, a.status, m.date
+               FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS c(agreement_id, event_id, n)
+               JOIN agreements a ON a.id = c.agreement_id
+               JOIN meetings m ON m.id = a.meeting_id
+              ORDER BY c.n",
+        )
+        .bind(&created)
+        .bind(&event_ids)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    let links: Vec<(Uuid, String, &AgreementInput)> = ids
+        .iter()
+        .zip(field_names)
+        .zip(new)
+        .map(|((id, field), (_, input))| (*id, field, *input))
+        .collect();
+    write_links(conn, &links).await?;
+    Ok(ids)
+}
+
+/// The status an agreement is stored with: its latest event's, when it carries events.
+fn status_of(input: &AgreementInput) -> AgreementStatus {
+    input
+        .events
+        .as_deref()
+        .and_then(crate::domain::agreement::latest)
+        .map(|event| event.status)
+        .or(input.status)
+        .unwrap_or(AgreementStatus::Agreed)
+}
+
+/// Writes events, each `(agreement id, event)`, in the order given (which is the order
+/// recorded); returns their ids. The meetings they name must exist.
+pub async fn insert_events(
+    conn: &mut PgConnection,
+    events: &[(Uuid, &EventInput)],
+) -> ApiResult<Vec<Uuid>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        idx: usize,
+        agreement_id: Uuid,
+        status: &'static str,
+        occurred_on: NaiveDate,
+        note: Option<&'a str>,
+        source_url: Option<&'a str>,
+        source_title: Option<&'a str>,
+        source_publisher: Option<&'a str>,
+        source_published_on: Option<NaiveDate>,
+        meeting_id: Option<Uuid>,
+    }
+    let rows: Vec<Row> = events
+        .iter()
+        .enumerate()
+        .map(|(idx, (agreement_id, e))| {
+            let source = e.source.as_ref();
+            Row {
+                id: Uuid::now_v7(),
+                idx,
+                agreement_id: *agreement_id,
+                status: e.status.as_str(),
+                occurred_on: e.on,
+                note: e.note.as_deref(),
+                source_url: source.and_then(|s| s.url.as_deref()),
+                source_title: source.and_then(|s| s.title.as_deref()),
+                source_publisher: source.and_then(|s| s.publisher.as_deref()),
+                source_published_on: source.and_then(|s| s.published_on),
+                meeting_id: e.meeting_id,
+            }
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO agreement_events (id, agreement_id, status, occurred_on, note, source_url, source_title,
+                                       source_publisher, source_published_on, meeting_id)
+         SELECT r.id, r.agreement_id, r.status, r.occurred_on, r.note, r.source_url, r.source_title,
+                r.source_publisher, r.source_published_on, r.meeting_id
+           FROM jsonb_to_recordset($1) AS r(id uuid, idx int, agreement_id uuid, status text, occurred_on date,
+                note text, source_url text, source_title text, source_publisher text,
+                source_published_on date, meeting_id uuid)
+          ORDER BY r.idx",
+    )
+    .bind(sqlx::types::Json(&rows))
+    .execute(&mut *conn)
+    .await?;
     Ok(rows.iter().map(|row| row.id).collect())
+}
+
+/// Writes the links of agreements `(id, field prefix, input)`, replacing any they had:
+/// every target must exist, and no chain of `supersedes` may come back to where it
+/// began.
+async fn write_links(
+    conn: &mut PgConnection,
+    agreements: &[(Uuid, String, &AgreementInput)],
+) -> ApiResult<()> {
+    #[derive(Serialize)]
+    struct Row {
+        agreement_id: Uuid,
+        position: usize,
+        target_id: Uuid,
+        relation: &'static str,
+    }
+    let mut rows = Vec::new();
+    let mut fields = std::collections::HashMap::new();
+    for (id, prefix, input) in agreements {
+        for (position, link) in input.relates_to.iter().enumerate() {
+            if link.agreement_id == *id {
+                return Err(ApiError::field(
+                    format!("{prefix}relates_to[{position}].agreement_id"),
+                    "an agreement cannot relate to itself",
+                ));
+            }
+            rows.push(Row {
+                agreement_id: *id,
+                position,
+                target_id: link.agreement_id,
+                relation: link.relation.as_str(),
+            });
+            fields.insert(
+                (*id, position),
+                format!("{prefix}relates_to[{position}].agreement_id"),
+            );
+        }
+    }
+    let field = |agreement_id: Uuid, position: i32| {
+        usize::try_from(position)
+            .ok()
+            .and_then(|position| fields.get(&(agreement_id, position)).cloned())
+            .unwrap_or_else(|| "relates_to".to_string())
+    };
+    let ids: Vec<Uuid> = agreements.iter().map(|(id, ..)| *id).collect();
+    let replaced = sqlx::query("DELETE FROM agreement_links WHERE agreement_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    if rows.is_empty() {
+        let _ = replaced;
+        return Ok(());
+    }
+    let unknown: Option<(Uuid, i32, Uuid)> = sqlx::query_as(
+        "SELECT r.agreement_id, r.position, r.target_id
+           FROM jsonb_to_recordset($1) AS r(agreement_id uuid, position int, target_id uuid)
+          WHERE NOT EXISTS (SELECT 1 FROM agreements t WHERE t.id = r.target_id)
+          ORDER BY r.agreement_id, r.position LIMIT 1",
+    )
+    .bind(sqlx::types::Json(&rows))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((agreement_id, position, target)) = unknown {
+        return Err(ApiError::field(
+            field(agreement_id, position),
+            format!("there is no agreement {target}"),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO agreement_links (agreement_id, position, target_id, relation)
+         SELECT r.agreement_id, r.position, r.target_id, r.relation
+           FROM jsonb_to_recordset($1) AS r(agreement_id uuid, position int, target_id uuid, relation text)",
+    )
+    .bind(sqlx::types::Json(&rows))
+    .execute(&mut *conn)
+    .await?;
+    let supersedes = Relation::Supersedes.as_str();
+    if rows.iter().any(|row| row.relation == supersedes) {
+        // Each chain of `supersedes` from the new links, walked until it ends or comes
+        // back to its start; UNION drops the steps already taken, so a cycle ends it.
+        let cycle: Option<(Uuid, i32)> = sqlx::query_as(
+            "WITH RECURSIVE walk (start, position, at) AS (
+                 SELECT l.agreement_id, l.position, l.target_id FROM agreement_links l
+                  WHERE l.agreement_id = ANY($1) AND l.relation = 'supersedes'
+                 UNION
+                 SELECT w.start, w.position, l.target_id
+                   FROM walk w JOIN agreement_links l ON l.agreement_id = w.at AND l.relation = 'supersedes'
+             )
+             SELECT start, position FROM walk WHERE at = start ORDER BY start, position LIMIT 1",
+        )
+        .bind(&ids)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((agreement_id, position)) = cycle {
+            return Err(ApiError::field(
+                field(agreement_id, position),
+                "this link would close a cycle of `supersedes`: an agreement cannot, through \
+                 others, supersede itself",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Filters of `GET /v1/agreements`. Dates are inclusive.
@@ -93,6 +369,14 @@ pub struct AgreementFilters {
     pub meeting_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    /// Statuses as they stood at the end of this day: `status` filters on them, each
+    /// item carries `status_as_of`, and agreements made later are left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<FilterDate>,
+    /// Only agreements due before `as_of` (today when absent) and not then fulfilled,
+    /// lapsed or withdrawn.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
     #[serde(default, skip_serializing)]
     pub limit: Limit,
     #[serde(default, skip_serializing)]
@@ -112,9 +396,33 @@ impl AgreementFilters {
         }
         if !self.status.is_empty() {
             let statuses: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
-            sql.push(" AND a.status = ANY(")
-                .push_bind(statuses)
+            if let Some(FilterDate(as_of)) = self.as_of {
+                // Only agreements with an event of one of these statuses by then can have
+                // one of them as of then: the planner starts from those events (by
+                // status and date) rather than from every agreement.
+                sql.push(
+                    " AND a.id IN (SELECT e.agreement_id FROM agreement_events e
+                                     WHERE e.status = ANY(",
+                )
+                .push_bind(statuses.clone())
+                .push(") AND e.occurred_on <= ")
+                .push_bind(as_of)
                 .push(")");
+            }
+            sql.push(" AND ");
+            self.push_status(sql);
+            sql.push(" = ANY(").push_bind(statuses).push(")");
+        }
+        if let Some(FilterDate(as_of)) = self.as_of {
+            sql.push(" AND m.date <= ").push_bind(as_of);
+        }
+        if self.overdue {
+            let due = self
+                .as_of
+                .map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+            sql.push(" AND a.due_by < ").push_bind(due).push(" AND ");
+            self.push_status(sql);
+            sql.push(" NOT IN ('fulfilled', 'lapsed', 'withdrawn')");
         }
         if !self.kind.is_empty() {
             let kinds: Vec<&str> = self.kind.iter().map(|k| k.as_str()).collect();
@@ -149,6 +457,21 @@ impl AgreementFilters {
 }
 
 impl AgreementFilters {
+    /// Pushes agreement `a`'s status as the filters read it: as of `as_of` when given,
+    /// else as it stands (events are never dated after today, so that is today's).
+    pub fn push_status(&self, sql: &mut QueryBuilder<Postgres>) {
+        match self.as_of {
+            Some(FilterDate(as_of)) => {
+                sql.push(representation::STATUS_AS_OF_OPEN)
+                    .push_bind(as_of)
+                    .push(representation::STATUS_AS_OF_CLOSE);
+            }
+            None => {
+                sql.push("a.status");
+            }
+        }
+    }
+
     /// Pushes the query for one page of `GET /v1/agreements`, after the cursor if any:
     /// rows of (item JSON, meeting date, position, id), one more than the page size.
     pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
@@ -157,12 +480,16 @@ impl AgreementFilters {
             .as_deref()
             .map(|cursor| pagination::decode(cursor, self))
             .transpose()?;
-        sql.push("SELECT ")
-            .push(representation::AGREEMENT_ITEM)
-            .push(
-                "::text, m.date, a.position, a.id
+        sql.push("SELECT (").push(representation::AGREEMENT_ITEM);
+        if self.as_of.is_some() {
+            sql.push(" || jsonb_build_object('status_as_of', ");
+            self.push_status(sql);
+            sql.push(")");
+        }
+        sql.push(
+            ")::text, m.date, a.position, a.id
              FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
-            );
+        );
         self.push_conditions(sql)?;
         if let Some((date, position, id)) = after {
             sql.push(" AND (m.date, a.position, a.id) < (")
@@ -204,8 +531,20 @@ pub async fn for_update(conn: &mut PgConnection, id: Uuid) -> ApiResult<(Uuid, s
     current.ok_or(ApiError::NotFound("agreement"))
 }
 
-/// Writes `input` over agreement `id`.
-pub async fn update(conn: &mut PgConnection, id: Uuid, input: &AgreementInput) -> ApiResult<()> {
+/// Writes `input` over agreement `id`; its links too when `links_changed`. A change of
+/// status is recorded as an event on `today`, or on the agreement's making if that is
+/// later.
+pub async fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    input: &AgreementInput,
+    links_changed: bool,
+    today: NaiveDate,
+) -> ApiResult<()> {
+    let was: String = sqlx::query_scalar("SELECT status FROM agreements WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE agreements SET title = $2, description = $3, kind = $4, status = $5, parties = $6, topics = $7,
                                signed_on = $8, due_by = $9
@@ -215,12 +554,191 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, input: &AgreementInput) -
     .bind(input.title.trim())
     .bind(input.description.as_deref())
     .bind(input.kind.unwrap_or(AgreementKind::Other).as_str())
-    .bind(input.status.unwrap_or(AgreementStatus::Agreed).as_str())
+    .bind(status_of(input).as_str())
     .bind(input.parties())
     .bind(input.topics.iter().map(Topic::as_str).collect::<Vec<_>>())
     .bind(input.signed_on)
     .bind(input.due_by)
     .execute(&mut *conn)
     .await?;
+    if links_changed {
+        write_links(conn, &[(id, String::new(), input)]).await?;
+    }
+    let status = status_of(input);
+    if status.as_str() != was {
+        sqlx::query(
+            "INSERT INTO agreement_events (id, agreement_id, status, occurred_on)
+             SELECT $2, a.id, $3, greatest($4::date, m.date)
+               FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE a.id = $1",
+        )
+        .bind(id)
+        .bind(Uuid::now_v7())
+        .bind(status.as_str())
+        .bind(today)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Keeps meeting `id`'s agreements' histories in step with its date `date`: each one's
+/// creation is on it, and no later event before it. Statuses follow.
+pub async fn follow_meeting_date(
+    conn: &mut PgConnection,
+    id: Uuid,
+    date: NaiveDate,
+) -> ApiResult<()> {
+    let moved = sqlx::query(
+        "WITH creation AS (
+             SELECT DISTINCT ON (e.agreement_id) e.id
+               FROM agreement_events e JOIN agreements a ON a.id = e.agreement_id
+              WHERE a.meeting_id = $1
+              ORDER BY e.agreement_id, e.seq)
+         UPDATE agreement_events e
+            SET occurred_on = CASE WHEN e.id IN (SELECT id FROM creation) THEN $2
+                                   ELSE greatest(e.occurred_on, $2) END
+           FROM agreements a
+          WHERE a.id = e.agreement_id AND a.meeting_id = $1
+            AND (e.occurred_on < $2 OR (e.id IN (SELECT id FROM creation) AND e.occurred_on <> $2))",
+    )
+    .bind(id)
+    .bind(date)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() > 0 {
+        sqlx::query(
+            "UPDATE agreements a
+                SET status = (SELECT e.status FROM agreement_events e WHERE e.agreement_id = a.id
+                               ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)
+              WHERE a.meeting_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Agreement `id`'s meeting and the date it was made (its meeting's), locking the
+/// meeting against concurrent edits; 404 when there is no such agreement.
+pub async fn lock_meeting(conn: &mut PgConnection, id: Uuid) -> ApiResult<(Uuid, NaiveDate)> {
+    let found: Option<(Uuid, NaiveDate)> = sqlx::query_as(
+        "SELECT m.id, m.date FROM agreements a JOIN meetings m ON m.id = a.meeting_id
+          WHERE a.id = $1 FOR UPDATE OF m",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    found.ok_or(ApiError::NotFound("agreement"))
+}
+
+/// The date of meeting `id`, if there is one.
+pub async fn meeting_date(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<NaiveDate>> {
+    Ok(
+        sqlx::query_scalar("SELECT date FROM meetings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Event `id` as `GET /v1/agreements/{id}/events` lists it.
+pub async fn event(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
+    let json: Option<String> = sqlx::query_scalar(representation::AGREEMENT_EVENT_BY_ID)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    json.ok_or(ApiError::NotFound("event"))
+}
+
+/// Agreement `id`'s events, oldest first, as `{"items": [...]}`; 404 when there is no
+/// such agreement.
+pub async fn events(db: &PgPool, id: Uuid) -> ApiResult<String> {
+    let items: Option<String> = sqlx::query_scalar(representation::AGREEMENT_EVENTS)
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    let items = items.ok_or(ApiError::NotFound("agreement"))?;
+    Ok(format!("{{\"items\":{items}}}"))
+}
+
+/// What other meetings' agreements say about meetings about to be replaced whole (an
+/// upsert import): links to their agreements and events naming them. Replacing a
+/// meeting deletes it first, which would take these along.
+pub struct References {
+    links: Vec<(Uuid, i32, Uuid, String)>,
+    events: Vec<(Uuid, Uuid)>,
+}
+
+/// The references into meetings `ids` from outside them, to restore with `restore`.
+pub async fn references_into(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<References> {
+    let links = sqlx::query_as(
+        "SELECT l.agreement_id, l.position, l.target_id, l.relation
+           FROM agreement_links l
+           JOIN agreements t ON t.id = l.target_id
+           JOIN agreements s ON s.id = l.agreement_id
+          WHERE t.meeting_id = ANY($1) AND NOT s.meeting_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let events = sqlx::query_as(
+        "SELECT e.id, e.meeting_id
+           FROM agreement_events e JOIN agreements a ON a.id = e.agreement_id
+          WHERE e.meeting_id = ANY($1) AND NOT a.meeting_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(References { links, events })
+}
+
+/// Restores `references` once their meetings are written again: each link whose
+/// target agreement is still there (an exported agreement keeps its id), and each
+/// event's meeting.
+pub async fn restore(conn: &mut PgConnection, references: References) -> ApiResult<()> {
+    if !references.links.is_empty() {
+        let (sources, positions, targets, relations): (
+            Vec<Uuid>,
+            Vec<i32>,
+            Vec<Uuid>,
+            Vec<String>,
+        ) = references.links.into_iter().fold(
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+            |(mut s, mut p, mut t, mut r), link| {
+                s.push(link.0);
+                p.push(link.1);
+                t.push(link.2);
+                r.push(link.3);
+                (s, p, t, r)
+            },
+        );
+        sqlx::query(
+            "INSERT INTO agreement_links (agreement_id, position, target_id, relation)
+             SELECT l.agreement_id, l.position, l.target_id, l.relation
+               FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[])
+                    AS l(agreement_id, position, target_id, relation)
+              WHERE EXISTS (SELECT 1 FROM agreements t WHERE t.id = l.target_id)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(sources)
+        .bind(positions)
+        .bind(targets)
+        .bind(relations)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !references.events.is_empty() {
+        let (events, meetings): (Vec<Uuid>, Vec<Uuid>) = references.events.into_iter().unzip();
+        sqlx::query(
+            "UPDATE agreement_events e SET meeting_id = r.meeting_id
+               FROM unnest($1::uuid[], $2::uuid[]) AS r(id, meeting_id)
+              WHERE e.id = r.id AND EXISTS (SELECT 1 FROM meetings m WHERE m.id = r.meeting_id)",
+        )
+        .bind(events)
+        .bind(meetings)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

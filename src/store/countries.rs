@@ -46,3 +46,54 @@ pub async fn partners(
     .fetch_one(db)
     .await?)
 }
+
+/// The counts of `commitments`: country `$1`, made from `$2` to `$3` (either may be
+/// null) and by `$4`, statuses as of `$4`.
+pub const COMMITMENTS: &str =        "SELECT count(*) AS made,
+                count(*) FILTER (WHERE s.status = 'fulfilled') AS fulfilled,
+                count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')) AS open,
+                count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')
+                                   AND a.due_by < $4) AS overdue,
+                count(*) FILTER (WHERE s.status = 'lapsed') AS lapsed,
+                count(*) FILTER (WHERE s.status = 'withdrawn') AS withdrawn,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY s.occurred_on - m.date)
+                    FILTER (WHERE s.status = 'fulfilled') AS median_days_to_fulfil
+           FROM agreements a
+           JOIN meetings m ON m.id = a.meeting_id
+           CROSS JOIN LATERAL (SELECT e.status, e.occurred_on FROM agreement_events e
+                                WHERE e.agreement_id = a.id AND e.occurred_on <= $4
+                                ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1) s
+          WHERE a.parties @> ARRAY[$1] AND a.kind IN ('pledge', 'plan')
+            AND ($2::date IS NULL OR m.date >= $2) AND ($3::date IS NULL OR m.date <= $3)
+            AND m.date <= $4";
+
+/// `country`'s record on its pledges and plans made between `from` and `to` (by meeting
+/// date), as their statuses stood at the end of `as_of`: (made, fulfilled, open,
+/// overdue, lapsed, withdrawn, median days from making to fulfilment).
+pub async fn commitments(
+    db: &PgPool,
+    country: CountryCode,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    as_of: NaiveDate,
+) -> ApiResult<CommitmentCounts> {
+    Ok(sqlx::query_as(COMMITMENTS)
+        .bind(country.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(as_of)
+        .fetch_one(db)
+        .await?)
+}
+
+/// What `commitments` counts.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CommitmentCounts {
+    pub made: i64,
+    pub fulfilled: i64,
+    pub open: i64,
+    pub overdue: i64,
+    pub lapsed: i64,
+    pub withdrawn: i64,
+    pub median_days_to_fulfil: Option<f64>,
+}

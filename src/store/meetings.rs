@@ -161,7 +161,7 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
         .iter()
         .flat_map(|m| m.input.agreements.iter().map(move |a| (m.id, a)))
         .collect();
-    agreements::insert_all(conn, &agreements).await?;
+    agreements::insert_all(conn, &agreements, agreements::Sent::InDocuments).await?;
     Ok(())
 }
 
@@ -318,6 +318,7 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -
     .bind(meeting.topics.iter().map(|topic| topic.as_str()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
+    agreements::follow_meeting_date(conn, id, meeting.date).await?;
     write_sources_and_identifiers(conn, id, &meeting.sources, &meeting.identifiers).await?;
     Ok(())
 }
@@ -388,4 +389,27 @@ pub async fn delete_many(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<()>
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The ids to store new meetings under: each one wanted while it is free (stored by no
+/// meeting, and wanted by no earlier one), else a new one.
+pub async fn free_ids(conn: &mut PgConnection, wanted: &[Option<Uuid>]) -> ApiResult<Vec<Uuid>> {
+    let asked: Vec<Uuid> = wanted.iter().flatten().copied().collect();
+    let mut taken: std::collections::HashSet<Uuid> = if asked.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM meetings WHERE id = ANY($1)")
+            .bind(&asked)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(wanted
+        .iter()
+        .map(|id| match id {
+            Some(id) if taken.insert(*id) => *id,
+            _ => Uuid::now_v7(),
+        })
+        .collect())
 }

@@ -181,16 +181,80 @@ macro_rules! agreement {
             'topics', a.topics,
             'signed_on', a.signed_on,
             'due_by', a.due_by,
+            'relates_to', coalesce((SELECT json_agg(json_build_object(
+                                               'agreement_id', l.target_id, 'relation', l.relation)
+                                           ORDER BY l.position)
+                                      FROM agreement_links l WHERE l.agreement_id = a.id), '[]'),
+            'related_from', coalesce((SELECT json_agg(json_build_object(
+                                                 'agreement_id', l.agreement_id, 'relation', l.relation)
+                                             ORDER BY l.agreement_id, l.position)
+                                        FROM agreement_links l WHERE l.target_id = a.id), '[]'),
             'cameo', agreement_cameo(a.kind, a.status, a.signed_on, a.topics))"
     };
 }
+
+/// Where agreement event `e` was reported, or null.
+macro_rules! event_source {
+    () => {
+        "CASE WHEN e.source_url IS NULL AND e.source_title IS NULL AND e.source_publisher IS NULL
+                   AND e.source_published_on IS NULL THEN NULL
+              ELSE json_build_object('url', e.source_url, 'title', e.source_title,
+                                     'publisher', e.source_publisher, 'published_on', e.source_published_on) END"
+    };
+}
+
+/// Agreement event `e`'s own fields, as `key, value` pairs: what clients send, and the
+/// export writes.
+macro_rules! event_fields {
+    () => {
+        concat!(
+            "'status', e.status, 'on', e.occurred_on, 'note', e.note, 'source', ",
+            event_source!(),
+            ", 'meeting_id', e.meeting_id"
+        )
+    };
+}
+
+/// Agreement event `e`.
+macro_rules! agreement_event {
+    () => {
+        concat!(
+            "json_build_object('id', e.id, 'agreement_id', e.agreement_id, ",
+            event_fields!(),
+            ", 'recorded_at', e.recorded_at)"
+        )
+    };
+}
+
+/// Event `$1`.
+pub const AGREEMENT_EVENT_BY_ID: &str = concat!(
+    "SELECT ",
+    agreement_event!(),
+    "::text FROM agreement_events e WHERE e.id = $1"
+);
+
+/// Agreement `$1`'s events, oldest first (by date, then as recorded), as a JSON array;
+/// no row when there is no such agreement.
+pub const AGREEMENT_EVENTS: &str = concat!(
+    "SELECT coalesce((SELECT json_agg(",
+    agreement_event!(),
+    " ORDER BY e.occurred_on, e.seq) FROM agreement_events e WHERE e.agreement_id = a.id), '[]')::text
+       FROM agreements a WHERE a.id = $1"
+);
+
+/// The status agreement `a` had at the end of the day the caller binds next: its latest
+/// event by then, or null before it was made. The caller closes it with `)`.
+pub const STATUS_AS_OF_OPEN: &str = "(SELECT e.status FROM agreement_events e
+      WHERE e.agreement_id = a.id AND e.occurred_on <= ";
+/// What closes `STATUS_AS_OF_OPEN` after its date.
+pub const STATUS_AS_OF_CLOSE: &str = " ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)";
 
 /// Agreement `$1`'s meeting, and the agreement as an input (its fields without the
 /// ids, what a merge patch applies to), locked for the update.
 pub const AGREEMENT_FOR_UPDATE: &str = concat!(
     "SELECT meeting_id, (",
     agreement!(),
-    "::jsonb - 'id' - 'meeting_id' - 'cameo') FROM agreements a WHERE id = $1 FOR UPDATE"
+    "::jsonb - 'id' - 'meeting_id' - 'related_from' - 'cameo') FROM agreements a WHERE id = $1 FOR UPDATE"
 );
 
 /// The meeting an item belongs to, as list items show it: meeting `m`'s id, title and
@@ -403,11 +467,12 @@ pub const DOCUMENT_QUERY: &str = concat!(
      FROM meetings m WHERE m.id = $1"
 );
 
-/// Meeting `m` as a document clients can `POST` or import: no ids, people by name,
-/// speakers by their index among the participants. Export → import → export gives the
-/// same documents.
+/// Meeting `m` as a document clients can `POST` or import: people by name, speakers by
+/// their index among the participants; the meeting's and agreements' ids, which a
+/// document keeps while they are free, so that links and events naming them hold.
+/// Export → import → export gives the same documents.
 pub const EXPORT: &str = concat!(
-    "json_build_object(",
+    "json_build_object('id', m.id, ",
     meeting_head!(),
     ",
         'topics', m.topics,
@@ -445,7 +510,11 @@ pub const EXPORT: &str = concat!(
         'agreements', coalesce((
             SELECT json_agg(",
     agreement!(),
-    "::jsonb - 'id' - 'meeting_id' - 'cameo' ORDER BY a.position, a.id)
+    "::jsonb - 'meeting_id' - 'related_from' - 'cameo'
+                   || jsonb_build_object('events', (SELECT json_agg(json_build_object(",
+    event_fields!(),
+    ") ORDER BY e.occurred_on, e.seq) FROM agreement_events e WHERE e.agreement_id = a.id))
+                   ORDER BY a.position, a.id)
               FROM agreements a WHERE a.meeting_id = m.id), '[]'),
         'sources', ",
     sources!(),

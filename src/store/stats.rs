@@ -119,14 +119,39 @@ pub async fn counts(
     grouping: Grouping,
     push_conditions: impl FnOnce(&mut QueryBuilder<Postgres>) -> ApiResult<()>,
 ) -> ApiResult<String> {
+    counts_by(
+        db,
+        grouping,
+        None::<fn(&mut QueryBuilder<Postgres>)>,
+        push_conditions,
+    )
+    .await
+}
+
+/// Whether `grouping` groups by an agreement's status.
+pub fn by_status(grouping: &Grouping) -> bool {
+    grouping.name == "status"
+}
+
+/// `counts`, with the key pushed by `push_key` when given (a key that binds a value).
+pub async fn counts_by(
+    db: &PgPool,
+    grouping: Grouping,
+    push_key: Option<impl FnOnce(&mut QueryBuilder<Postgres>)>,
+    push_conditions: impl FnOnce(&mut QueryBuilder<Postgres>) -> ApiResult<()>,
+) -> ApiResult<String> {
     // The grouping's SQL comes from the allow-lists above; every value is bound.
     let order = order(&grouping);
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT coalesce(json_agg(json_build_object('key', key, 'count', count) ORDER BY ",
     );
-    sql.push(order)
-        .push("), '[]')::text FROM (SELECT ")
-        .push(grouping.key);
+    sql.push(order).push("), '[]')::text FROM (SELECT ");
+    match push_key {
+        Some(push_key) => push_key(&mut sql),
+        None => {
+            sql.push(grouping.key);
+        }
+    }
     sql.push(" AS key, count(*) AS count FROM ")
         .push(grouping.from)
         .push(" WHERE true");

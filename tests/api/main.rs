@@ -8,6 +8,7 @@
 mod common;
 
 mod changes;
+mod commitments;
 mod contract;
 mod import_export;
 mod meetings;

@@ -19,8 +19,14 @@ from http import HTTPStatus
 
 import attrs
 from chancery_client import AuthenticatedClient, Client
-from chancery_client.api.agreements import add_agreement, list_agreements, patch_agreement
-from chancery_client.api.countries import get_country, list_country_partners
+from chancery_client.api.agreements import (
+    add_agreement,
+    add_agreement_event,
+    list_agreement_events,
+    list_agreements,
+    patch_agreement,
+)
+from chancery_client.api.countries import get_country, get_country_commitments, list_country_partners
 from chancery_client.api.import_export import export_meetings, import_meetings
 from chancery_client.api.meetings import (
     create_meeting,
@@ -32,6 +38,9 @@ from chancery_client.api.meetings import (
 from chancery_client.api.people import list_people
 from chancery_client.api.statements import list_statements
 from chancery_client.models import (
+    AgreementEvent,
+    AgreementEventInput,
+    AgreementEventList,
     AgreementFields,
     AgreementInput,
     AgreementKind,
@@ -41,6 +50,7 @@ from chancery_client.models import (
     AgreementStatus,
     ChangeAction,
     ChangePage,
+    CommitmentRecord,
     Country,
     ExportMeetingsFormat,
     ImportLineWritten,
@@ -57,6 +67,7 @@ from chancery_client.models import (
     PersonPage,
     Problem,
     Sort,
+    SourceInput,
     StatementListItem,
     StatementPage,
 )
@@ -262,6 +273,46 @@ def main(base, key, seed_path):
     assert cuba.code == "CUB" and cuba.meetings == 5
     people = answer(list_people.sync_detailed(client=reader, q="diaz"), HTTPStatus.OK, PersonPage)
     assert [(p.name, p.country, p.meeting_count) for p in people.items] == [("Miguel Díaz-Canel", "CUB", 5)]
+
+    step("the seed pledge marked fulfilled with a source, then the overdue list and Russia's record")
+    overdue = answer(list_agreements.sync_detailed(client=reader, overdue=True), HTTPStatus.OK, AgreementPage)
+    assert len(overdue.items) == 5, [item.title for item in overdue.items]
+    pledge = next(item for item in pledges.items if item.meeting.date == datetime.date(2021, 10, 12))
+    event = answer(
+        add_agreement_event.sync_detailed(
+            pledge.id,
+            client=writer,
+            body=AgreementEventInput(
+                status=AgreementStatus.FULFILLED,
+                on=datetime.date(2021, 12, 20),
+                note="The second shipment of humanitarian aid reached Havana.",
+                source=SourceInput(
+                    url="https://example.org/russian-aid-arrives-in-havana",
+                    title="Russian aid arrives in Havana",
+                    published_on=datetime.date(2021, 12, 21),
+                ),
+            ),
+        ),
+        HTTPStatus.CREATED,
+        AgreementEvent,
+    )
+    assert event.status == AgreementStatus.FULFILLED and event.source.title == "Russian aid arrives in Havana", event
+    events = answer(list_agreement_events.sync_detailed(pledge.id, client=reader), HTTPStatus.OK, AgreementEventList)
+    assert [(e.status, e.on) for e in events.items] == [
+        (AgreementStatus.AGREED, datetime.date(2021, 10, 12)),
+        (AgreementStatus.FULFILLED, datetime.date(2021, 12, 20)),
+    ], events.items
+    overdue = answer(list_agreements.sync_detailed(client=reader, overdue=True), HTTPStatus.OK, AgreementPage)
+    assert pledge.id not in [item.id for item in overdue.items] and len(overdue.items) == 4
+    as_of = answer(
+        list_agreements.sync_detailed(client=reader, as_of=datetime.date(2021, 12, 1), kind=[AgreementKind.PLEDGE]),
+        HTTPStatus.OK,
+        AgreementPage,
+    )
+    assert {item.status_as_of for item in as_of.items} == {AgreementStatus.AGREED}, as_of.items
+    record = answer(get_country_commitments.sync_detailed("RUS", client=reader), HTTPStatus.OK, CommitmentRecord)
+    assert (record.country, record.fulfilled, record.overdue) == ("RUS", 1, 4), record
+    assert record.median_days_to_fulfil == 69.0 and record.fulfilment_rate == 0.2, record
 
     step("a mistake comes back as a typed problem naming the field")
     bad = MeetingInput(title="Talks", date=datetime.date(2024, 5, 2), host_country="XX")

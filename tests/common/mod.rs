@@ -355,6 +355,8 @@ impl TestApp {
             "agreements",
             "sources",
             "meeting_identifiers",
+            "agreement_events",
+            "agreement_links",
         ] {
             counts.push((table.to_owned(), self.count(table).await));
         }

@@ -85,6 +85,17 @@ _STATE_DEPENDENT = (
     # stored one), and a partial date's day must exist (`1960-02-30`): no pattern says so.
     "a role cannot end before it starts",
     "is not a date: give `YYYY`, `YYYY-MM` or `YYYY-MM-DD`",
+    # Commitments: an event's day against the agreement's making and today, the
+    # meetings and agreements an event or a link names, a chain of `supersedes`, and a
+    # document's status against its agreement's own history.
+    "there is no meeting ",
+    "there is no agreement ",
+    "is before the agreement was made",
+    "came before the agreement was made",
+    "is in the future (today is ",
+    "this link would close a cycle of `supersedes`",
+    "an agreement cannot relate to itself",
+    "must be the status of the latest event",
 )
 
 # A name with a word whose letters mix Latin, Cyrillic or Greek (look-alikes, as in

@@ -428,6 +428,13 @@ async fn write_meetings(
         .map(|s| ((s.scheme.as_str(), s.value.as_str()), s))
         .collect();
 
+    let wanted: Vec<Option<Uuid>> = batch
+        .iter()
+        .filter_map(|p| p.meeting())
+        .map(|(input, _)| input.id)
+        .collect();
+    let mut free_ids = meetings::free_ids(conn, &wanted).await?.into_iter();
+
     let mut results = Vec::with_capacity(batch.len());
     let mut writes = Vec::with_capacity(batch.len());
     let mut replaced = Vec::new();
@@ -435,6 +442,7 @@ async fn write_meetings(
         let Some((input, hash)) = parsed.meeting() else {
             continue;
         };
+        let free_id = free_ids.next().unwrap_or_else(Uuid::now_v7);
         let mut matches: Vec<&meetings::Stored> = input
             .identifiers
             .iter()
@@ -445,7 +453,7 @@ async fn write_meetings(
         let line = parsed.line;
         match (mode, matches.as_slice()) {
             (_, []) => {
-                let id = Uuid::now_v7();
+                let id = free_id;
                 writes.push(NewMeeting {
                     hash: Some(hash.clone()),
                     ..NewMeeting::new(id, input)
@@ -491,11 +499,14 @@ async fn write_meetings(
             }
         }
     }
+    // The new version replaces the old whole; what hung off it goes with it, but what
+    // other meetings' agreements say about it stays.
+    let references = crate::store::agreements::references_into(conn, &replaced).await?;
     if !replaced.is_empty() {
-        // The new version replaces the old whole; what hung off it goes with it.
         meetings::delete_many(conn, &replaced).await?;
     }
     meetings::insert_many(conn, &writes).await?;
+    crate::store::agreements::restore(conn, references).await?;
     let created: Vec<Uuid> = writes
         .iter()
         .map(|w| w.id)

@@ -38,8 +38,8 @@ async fn create(
     Json(meeting): Json<MeetingInput>,
 ) -> ApiResult<Response> {
     meeting.check()?;
-    let id = Uuid::now_v7();
     let mut tx = state.db.begin().await?;
+    let id = meetings::free_ids(&mut tx, &[meeting.id]).await?[0];
     meetings::insert(&mut tx, id, &meeting).await?;
     history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
     let (body, stamp) = meetings::fetch(&mut tx, id)

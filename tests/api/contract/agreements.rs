@@ -114,6 +114,80 @@ async fn agreements_answer_as_documented() {
             .problem(400);
     }
 
+    // --- Status history, as of a date, overdue, links ---
+    let events_uri = format!("{agreement_uri}/events");
+    let event = c
+        .post(
+            &events_uri,
+            &json!({"status": "lapsed", "on": "2022-07-01", "note": "Not renewed.",
+                    "source": {"url": "https://example.org/lapsed", "title": "Lapsed",
+                               "published_on": "2022-07-02"},
+                    "meeting_id": null}),
+        )
+        .await;
+    assert_eq!(event.ok(201)["status"], "lapsed");
+    for invalid in [
+        json!({"status": "kept", "on": "2022-07-01"}),
+        json!({"status": "lapsed"}),
+        json!({"status": "lapsed", "on": "2022-07-01", "by": "x"}),
+    ] {
+        assert!(
+            !c.body_accepted(Method::POST, &events_uri, "application/json", &invalid),
+            "the AgreementEventInput schema should reject {invalid}"
+        );
+        c.post(&events_uri, &invalid).await.problem(422);
+    }
+    c.post(
+        &events_uri,
+        &json!({"status": "lapsed", "on": "2000-01-01"}),
+    )
+    .await
+    .problem(422);
+    c.post(
+        &format!("/v1/agreements/{UNKNOWN_ID}/events"),
+        &json!({"status": "lapsed", "on": "2022-07-01"}),
+    )
+    .await
+    .problem(404);
+    let events = c.get(&events_uri).await;
+    assert_eq!(events.ok(200)["items"].as_array().unwrap().len(), 3);
+    c.get(&format!("/v1/agreements/{UNKNOWN_ID}/events"))
+        .await
+        .problem(404);
+    let as_of = c
+        .get("/v1/agreements?as_of=2022-01-01&kind=joint_declaration")
+        .await;
+    assert_eq!(as_of.ok(200)["items"][0]["status_as_of"], "signed");
+    c.get("/v1/agreements?as_of=2022-07-01&overdue=true")
+        .await
+        .ok(200);
+    c.get("/v1/stats/agreements?group_by=status&as_of=2022-01-01&overdue=false")
+        .await
+        .ok(200);
+    let linked = c
+        .post(
+            &agreements_uri,
+            &json!({"title": "Renewed declaration", "kind": "joint_declaration",
+                    "relates_to": [{"agreement_id": id_of(&agreed), "relation": "supersedes"}]}),
+        )
+        .await;
+    assert_eq!(linked.ok(201)["relates_to"][0]["relation"], "supersedes");
+    c.patch(
+        &format!("/v1/agreements/{}", id_of(&linked)),
+        &json!({"relates_to": null}),
+    )
+    .await
+    .ok(200);
+    for (name, value) in [("as_of", "2022-02-30"), ("overdue", "perhaps")] {
+        assert!(
+            !c.parameter_accepts("/v1/agreements", &Method::GET, name, value),
+            "the spec should not accept {name}={value} on GET /v1/agreements"
+        );
+        c.get(&format!("/v1/agreements{}", query(&[(name, value)])))
+            .await
+            .problem(400);
+    }
+
     // --- Deletes ---
     let read_only = c
         .send(

@@ -42,5 +42,33 @@ async fn countries_answer_as_documented() {
         .problem(400);
     }
 
+    let record = c
+        .get("/v1/countries/ru/commitments?from=2021-01-01&to=2022-12-31&as_of=2022-01-15")
+        .await;
+    assert_eq!(record.ok(200)["country"], "RUS");
+    c.get("/v1/countries/RUS/commitments").await.ok(200);
+    c.get("/v1/countries/ZZZ/commitments").await.problem(404);
+    for (name, value) in [
+        ("as_of", "2021-02-30"),
+        ("from", "yesterday"),
+        ("party", "CUB"),
+    ] {
+        assert!(
+            !c.parameter_accepts(
+                "/v1/countries/{code}/commitments",
+                &Method::GET,
+                name,
+                value
+            ),
+            "the spec should not accept {name}={value} on commitments"
+        );
+        c.get(&format!(
+            "/v1/countries/RUS/commitments{}",
+            query(&[(name, value)])
+        ))
+        .await
+        .problem(400);
+    }
+
     c.assert_complete(Resource::Countries);
 }

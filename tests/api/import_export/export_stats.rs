@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn export_streams_documents_that_import_again() {
     let app = TestApp::spawn().await;
-    app.create_meeting(&seed_meeting()).await;
+    let seed = app.create_meeting(&seed_meeting()).await;
     app.create_meeting(&meeting("Paris talks", "2016-03-01", &["FRA", "RUS"]))
         .await;
 
@@ -19,7 +19,12 @@ async fn export_streams_documents_that_import_again() {
         .collect();
     assert_eq!(lines.len(), 1);
     let doc = &lines[0];
-    assert!(doc.get("id").is_none(), "exported documents carry no ids");
+    // Its id, kept on import while it is free, so that what names it still does.
+    assert_eq!(doc["id"], seed["id"]);
+    assert!(
+        doc["participants"][0].get("id").is_none(),
+        "people are named, not numbered"
+    );
     assert_eq!(doc["statements"][0]["speaker_participant"], 0);
     assert_eq!(doc["statements"][1]["speaker_participant"], 1);
     assert_eq!(doc["participants"][0]["name"], "Miguel Díaz-Canel");
@@ -32,6 +37,12 @@ async fn export_streams_documents_that_import_again() {
     assert_eq!(
         again.ok(201)["statements"][0]["speaker"]["name"],
         "Miguel Díaz-Canel"
+    );
+    // A copy beside its original gets ids of its own.
+    assert_ne!(again.json["id"], seed["id"]);
+    assert_ne!(
+        again.json["agreements"][0]["id"],
+        seed["agreements"][0]["id"]
     );
 
     let csv = app.get("/v1/export?format=csv&sort=date").await;

@@ -610,6 +610,9 @@ async fn a_filter_date_out_of_range_is_a_400_naming_the_parameter() {
         "/v1/agreements?due_before=-0001-12-31",
         "/v1/countries/CUB/partners?from=0000-01-01",
         "/v1/stats/meetings?group_by=year&to=-5000-01-01",
+        "/v1/agreements?overdue=true&as_of=-0001-12-31",
+        "/v1/stats/agreements?group_by=status&as_of=%2B10000-01-01",
+        "/v1/countries/RUS/commitments?as_of=0000-01-01",
     ] {
         let response = app.get(uri).await;
         let detail = response.problem(400)["detail"].as_str().unwrap().to_owned();

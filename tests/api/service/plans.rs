@@ -15,8 +15,9 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::common::TestApp;
 
-const BIG_TABLES: [&str; 6] = [
+const BIG_TABLES: [&str; 7] = [
     "changes",
+    "agreement_events",
     "meetings",
     "statements",
     "agreements",
@@ -401,8 +402,53 @@ async fn lists_and_searches_use_indexes_on_a_loaded_database() {
         query(&[("party", &parties[0]), ("party", &parties[1])]),
         query(&[("party", "USA")]),
         query(&[("q", "fisheries")]),
+        // Commitments: the overdue list today and as of a day, statuses as of a day.
+        query(&[("overdue", "true")]),
+        query(&[("overdue", "true"), ("as_of", "2015-01-01")]),
+        query(&[("overdue", "true"), ("party", "USA")]),
+        query(&[("as_of", "2010-06-30"), ("status", "fulfilled")]),
+        query(&[
+            ("party", &parties[0]),
+            ("kind", "pledge"),
+            ("kind", "plan"),
+            ("as_of", "2020-01-01"),
+        ]),
     ] {
         explainer.check(a, &case, agreements).await;
+    }
+    // A country's record on its pledges and plans, over all time and over a few years.
+    for (country, from, to) in [
+        (parties[0].as_str(), None, None),
+        ("USA", None, None),
+        ("USA", Some("2015-01-01"), Some("2019-12-31")),
+    ] {
+        let label = format!("/v1/countries/{country}/commitments?from={from:?}&to={to:?}");
+        let mut sql = QueryBuilder::new("EXPLAIN (FORMAT JSON) ");
+        sql.push(chancery::store::countries::COMMITMENTS);
+        let from: Option<chrono::NaiveDate> = from.map(|d| d.parse().unwrap());
+        let to: Option<chrono::NaiveDate> = to.map(|d| d.parse().unwrap());
+        let today = chrono::Utc::now().date_naive();
+        let plan: Value = sql
+            .build_query_scalar()
+            .bind(country)
+            .bind(from)
+            .bind(to)
+            .bind(today)
+            .fetch_one(&app.db)
+            .await
+            .unwrap_or_else(|error| panic!("{label}: {error}"));
+        let mut found = Vec::new();
+        seq_scans(&plan[0]["Plan"], &mut found);
+        if !found.is_empty() {
+            explainer.failures.push(format!(
+                "{label}: sequential scan of {}\n{}",
+                found.join(", "),
+                serde_json::to_string_pretty(&plan).unwrap()
+            ));
+        }
+        app.get(&format!("/v1/countries/{country}/commitments"))
+            .await
+            .ok(200);
     }
     assert!(
         explainer.failures.is_empty(),

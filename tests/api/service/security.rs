@@ -222,8 +222,10 @@ async fn hostile_paths_are_refused_and_change_nothing() {
         "/v1/statements/{}",
         "/v1/agreements/{}",
         "/v1/people/{}",
+        "/v1/agreements/{}/events",
         "/v1/countries/{}",
         "/v1/countries/{}/partners",
+        "/v1/countries/{}/commitments",
     ];
     for template in templates {
         for segment in &hostile {
