@@ -2,6 +2,7 @@
 //! Events, live, resumable with `Last-Event-ID`, across instances, capped, and
 //! dropping a subscriber that stops reading.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -25,25 +26,23 @@ struct Event {
 /// events end at a blank line; `:` starts a comment.
 #[derive(Default)]
 struct Parser {
+    /// The start of a block still arriving.
     text: String,
-    comments: Vec<String>,
+    events: VecDeque<Event>,
+    comments: VecDeque<String>,
 }
 
 impl Parser {
+    /// Takes in bytes, and every block they complete.
     fn push(&mut self, bytes: &[u8]) {
         self.text.push_str(&String::from_utf8_lossy(bytes));
-    }
-
-    /// The next whole event, if one has arrived; comments are set aside.
-    fn next(&mut self) -> Option<Event> {
-        loop {
-            let end = self.text.find("\n\n")?;
+        while let Some(end) = self.text.find("\n\n") {
             let block: String = self.text.drain(..end + 2).collect();
             let mut id = None;
             let mut data = Vec::new();
             for line in block.lines() {
                 if let Some(comment) = line.strip_prefix(':') {
-                    self.comments.push(comment.trim().to_owned());
+                    self.comments.push_back(comment.trim().to_owned());
                 } else if let Some(value) = line.strip_prefix("id:") {
                     id = Some(value.trim_start().to_owned());
                 } else if let Some(value) = line.strip_prefix("data:") {
@@ -52,20 +51,48 @@ impl Parser {
             }
             if !data.is_empty() {
                 let data = serde_json::from_str(&data.join("\n")).expect("JSON data");
-                return Some(Event { id, data });
+                self.events.push_back(Event { id, data });
             }
         }
     }
 }
 
-/// A stream from the in-process application.
-struct Subscriber {
-    body: Body,
+/// Where a stream's bytes come from: the in-process application's body, or a real
+/// server's answer read with an HTTP client.
+trait Chunks {
+    /// The next bytes; `None` once the stream has ended.
+    async fn chunk(&mut self) -> Option<Vec<u8>>;
+}
+
+impl Chunks for Body {
+    async fn chunk(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let frame = self.frame().await?.expect("a frame");
+            if let Ok(data) = frame.into_data() {
+                return Some(data.to_vec());
+            }
+        }
+    }
+}
+
+impl Chunks for reqwest::Response {
+    async fn chunk(&mut self) -> Option<Vec<u8>> {
+        reqwest::Response::chunk(self)
+            .await
+            .ok()?
+            .map(|bytes| bytes.to_vec())
+    }
+}
+
+/// A stream being read: its source, and what has arrived of it.
+struct Subscriber<C> {
+    chunks: C,
     parser: Parser,
 }
 
-impl Subscriber {
-    async fn open(app: &TestApp, uri: &str, last_event_id: Option<&str>) -> Subscriber {
+impl Subscriber<Body> {
+    /// A stream from the in-process application.
+    async fn open(app: &TestApp, uri: &str, last_event_id: Option<&str>) -> Self {
         let mut request = Request::builder().method(Method::GET).uri(uri);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
@@ -82,26 +109,54 @@ impl Subscriber {
             "text/event-stream"
         );
         Subscriber {
-            body: response.into_body(),
+            chunks: response.into_body(),
             parser: Parser::default(),
+        }
+    }
+}
+
+impl Subscriber<reqwest::Response> {
+    /// A stream from a real server.
+    async fn remote(url: &str) -> Self {
+        let response = reqwest::get(url).await.unwrap();
+        assert_eq!(response.status(), 200);
+        Subscriber {
+            chunks: response,
+            parser: Parser::default(),
+        }
+    }
+}
+
+impl<C: Chunks> Subscriber<C> {
+    /// Reads on until `found` finds what it looks for in what has arrived, for at most
+    /// `patience`; `None` if the time runs out or the stream ends first.
+    async fn until<T>(
+        &mut self,
+        patience: Duration,
+        mut found: impl FnMut(&mut Parser) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some(it) = found(&mut self.parser) {
+                return Some(it);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.chunks.chunk())
+                .await
+                .ok()??;
+            self.parser.push(&chunk);
         }
     }
 
     /// The next event, waiting at most `patience`.
     async fn next(&mut self, patience: Duration) -> Option<Event> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            if let Some(event) = self.parser.next() {
-                return Some(event);
-            }
-            let frame = tokio::time::timeout_at(deadline, self.body.frame())
-                .await
-                .ok()??
-                .expect("a frame");
-            if let Ok(data) = frame.into_data() {
-                self.parser.push(&data);
-            }
-        }
+        self.until(patience, |parser| parser.events.pop_front())
+            .await
+    }
+
+    /// The next comment, waiting at most `patience`.
+    async fn comment(&mut self, patience: Duration) -> Option<String> {
+        self.until(patience, |parser| parser.comments.pop_front())
+            .await
     }
 
     /// The next `n` events, each within 10 s.
@@ -323,53 +378,6 @@ async fn a_stream_ends_after_its_lifetime_for_the_client_to_resume() {
     );
 }
 
-/// The stream on a real server, read with an HTTP client.
-struct Remote {
-    response: reqwest::Response,
-    parser: Parser,
-}
-
-impl Remote {
-    async fn open(url: &str) -> Remote {
-        let response = reqwest::get(url).await.unwrap();
-        assert_eq!(response.status(), 200);
-        Remote {
-            response,
-            parser: Parser::default(),
-        }
-    }
-
-    async fn next(&mut self, patience: Duration) -> Option<Event> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            if let Some(event) = self.parser.next() {
-                return Some(event);
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .ok()?
-                .ok()??;
-            self.parser.push(&chunk);
-        }
-    }
-
-    /// Waits up to `patience` for a comment.
-    async fn comment(&mut self, patience: Duration) -> Option<String> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            if let Some(comment) = self.parser.comments.pop() {
-                return Some(comment);
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .ok()?
-                .ok()??;
-            self.parser.push(&chunk);
-            let _ = self.parser.next();
-        }
-    }
-}
-
 async fn post_meeting(client: &reqwest::Client, served: &Served, key: &str, title: &str) -> Value {
     let response = client
         .post(served.url("/v1/meetings"))
@@ -389,7 +397,7 @@ async fn a_write_through_one_instance_reaches_a_subscriber_on_another_within_a_s
     let b = Served::beside(&a, &[]);
     let key = a.create_key("write");
     let client = reqwest::Client::new();
-    let mut on_b = Remote::open(&b.url("/v1/changes/stream?after=now")).await;
+    let mut on_b = Subscriber::remote(&b.url("/v1/changes/stream?after=now")).await;
     assert_eq!(
         on_b.comment(Duration::from_secs(5)).await.as_deref(),
         Some("subscribed")
@@ -478,7 +486,7 @@ async fn a_subscriber_that_stops_reading_is_dropped_and_its_place_freed() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut next = Remote::open(&served.url("/v1/changes/stream?after=now")).await;
+    let mut next = Subscriber::remote(&served.url("/v1/changes/stream?after=now")).await;
     assert_eq!(
         next.comment(Duration::from_secs(5)).await.as_deref(),
         Some("subscribed")
