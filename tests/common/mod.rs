@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod served;
+pub mod sse;
 
 use axum::Router;
 use axum::body::Body;

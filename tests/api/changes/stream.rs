@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::common::served::Served;
-use crate::common::{TestApp, eventually, meeting};
+use crate::common::{TestApp, eventually, meeting, sse};
 
 /// One event as the stream sent it.
 #[derive(Debug, Clone)]
@@ -22,11 +22,10 @@ struct Event {
     data: Value,
 }
 
-/// What has arrived of a stream and is not read yet, parsed as the SSE format says:
-/// events end at a blank line; `:` starts a comment.
+/// What has arrived of a stream and is not read yet: its events and comments, and
+/// the start of a block still arriving.
 #[derive(Default)]
 struct Parser {
-    /// The start of a block still arriving.
     text: String,
     events: VecDeque<Event>,
     comments: VecDeque<String>,
@@ -36,22 +35,11 @@ impl Parser {
     /// Takes in bytes, and every block they complete.
     fn push(&mut self, bytes: &[u8]) {
         self.text.push_str(&String::from_utf8_lossy(bytes));
-        while let Some(end) = self.text.find("\n\n") {
-            let block: String = self.text.drain(..end + 2).collect();
-            let mut id = None;
-            let mut data = Vec::new();
-            for line in block.lines() {
-                if let Some(comment) = line.strip_prefix(':') {
-                    self.comments.push_back(comment.trim().to_owned());
-                } else if let Some(value) = line.strip_prefix("id:") {
-                    id = Some(value.trim_start().to_owned());
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data.push(value.trim_start().to_owned());
-                }
-            }
-            if !data.is_empty() {
-                let data = serde_json::from_str(&data.join("\n")).expect("JSON data");
-                self.events.push_back(Event { id, data });
+        for block in sse::take_blocks(&mut self.text) {
+            self.comments.extend(block.comments);
+            if let Some(data) = block.data {
+                let data = serde_json::from_str(&data).expect("JSON data");
+                self.events.push_back(Event { id: block.id, data });
             }
         }
     }

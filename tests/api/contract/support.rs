@@ -14,7 +14,7 @@ use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::coverage::Resource;
-use crate::common::{TestApp, TestResponse};
+use crate::common::{TestApp, TestResponse, sse};
 
 pub const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -395,30 +395,20 @@ impl<'a> Contract<'a> {
     fn event_errors(&mut self, schema: &Value, text: &str) -> Vec<String> {
         let mut errors = Vec::new();
         let resolved = resolve(self.spec, schema).clone();
-        for (index, block) in text.split("\n\n").enumerate() {
+        for (index, block) in text.split("\n\n").map(sse::block).enumerate() {
+            let Some(data) = block.data else { continue };
             let mut event = serde_json::Map::new();
-            let mut data: Vec<&str> = Vec::new();
-            for line in block.lines().filter(|line| !line.starts_with(':')) {
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "data" => data.push(value),
-                    "retry" => {
-                        if let Ok(retry) = value.parse::<u64>() {
-                            event.insert("retry".into(), json!(retry));
-                        }
-                    }
-                    "id" | "event" => {
-                        event.insert(field.into(), json!(value));
-                    }
-                    _ => {}
-                }
+            event.insert("data".into(), json!(data));
+            event.insert(
+                "event".into(),
+                json!(block.event.as_deref().unwrap_or("message")),
+            );
+            if let Some(id) = block.id {
+                event.insert("id".into(), json!(id));
             }
-            if data.is_empty() {
-                continue;
+            if let Some(retry) = block.retry {
+                event.insert("retry".into(), json!(retry));
             }
-            event.insert("data".into(), json!(data.join("\n")));
-            event.entry("event").or_insert(json!("message"));
             let event = Value::Object(event);
             let context = |e: String| format!("event {index}: {e}");
             errors.extend(
