@@ -139,16 +139,9 @@ impl Drop for Subscription {
 }
 
 /// Why a stream ended early.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the subscriber read too slowly and was dropped")]
 struct Dropped;
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the subscriber read too slowly and was dropped")
-    }
-}
-
-impl std::error::Error for Dropped {}
 
 impl Subscription {
     /// The stream of changes after `after` that `filters` take, as Server-Sent Events:
