@@ -16,10 +16,8 @@ use uuid::Uuid;
 /// pushed again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Given {
-    /// Nothing: every filter is a condition.
+    /// Nothing (or two of several wanted countries): every filter is a condition.
     All,
-    /// The pair of countries is two of several wanted; all are still checked.
-    Pair,
     /// Every wanted country.
     Countries,
     /// The office (`role`); the countries are checked.
@@ -241,7 +239,7 @@ impl MeetingFilters {
                     let given = if covers_countries {
                         Given::Countries
                     } else {
-                        Given::Pair
+                        Given::All
                     };
                     self.push_filters(sql, given)?;
                 }
