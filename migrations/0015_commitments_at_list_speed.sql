@@ -89,6 +89,8 @@ CREATE TABLE agreement_parties (
     position     integer NOT NULL,
     -- The agreement's: named as in `agreements`, so a condition reads the same on either.
     id           uuid NOT NULL REFERENCES agreements ON DELETE CASCADE,
+    -- What it would be distributed by on Citus, with the meeting's other rows.
+    meeting_id   uuid NOT NULL,
     kind         text NOT NULL,
     status       text NOT NULL,
     status_on    date NOT NULL,
@@ -102,7 +104,8 @@ CREATE INDEX agreement_parties_record ON agreement_parties (party, kind, meeting
 
 -- What `agreement_parties` holds, derived from `agreements`.
 CREATE VIEW agreement_party_rows AS
-SELECT p AS party, a.meeting_date, a.position, a.id, a.kind, a.status, a.status_on, a.due_by
+SELECT p AS party, a.meeting_date, a.position, a.id, a.meeting_id, a.kind, a.status, a.status_on,
+       a.due_by
   FROM agreements a, unnest(a.parties) p;
 
 CREATE FUNCTION agreement_parties_follow() RETURNS trigger

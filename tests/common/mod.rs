@@ -553,15 +553,16 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64, i64) {
               JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date,
                    unnest(array_prepend(''::text, m.countries)) c),
          agreed AS (
-            SELECT a.id, m.date AS made_on, a.position, latest.status, latest.occurred_on AS status_on,
-                   a.due_by, a.parties, a.kind
+            SELECT a.id, a.meeting_id, m.date AS made_on, a.position, latest.status,
+                   latest.occurred_on AS status_on, a.due_by, a.parties, a.kind
               FROM agreements a
               JOIN meetings m ON m.id = a.meeting_id
               CROSS JOIN LATERAL (SELECT e.status, e.occurred_on FROM agreement_events e
                                    WHERE e.agreement_id = a.id
                                    ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1) latest),
          parties AS (
-            SELECT p AS party, g.made_on, g.position, g.id, g.kind, g.status, g.status_on, g.due_by
+            SELECT p AS party, g.made_on, g.position, g.id, g.meeting_id, g.kind, g.status, g.status_on,
+                   g.due_by
               FROM agreed g, unnest(g.parties) p)
          SELECT
            (SELECT count(*) FROM meetings m
