@@ -71,6 +71,22 @@ BEGIN
 END
 $$;
 
+-- An event names a later meeting; when that meeting is deleted the event stays, naming
+-- none (`ON DELETE SET NULL`), and the agreement's own meeting shows it so: it gets a new
+-- version, so caches and ETags move.
+CREATE FUNCTION touch_meeting_of_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE meetings m SET version = version + 1, updated_at = now(), document_hash = NULL
+     WHERE m.id = (SELECT a.meeting_id FROM agreements a WHERE a.id = NEW.agreement_id);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER agreement_events_meeting_gone AFTER UPDATE OF meeting_id ON agreement_events
+    FOR EACH ROW WHEN (OLD.meeting_id IS NOT NULL AND NEW.meeting_id IS NULL)
+    EXECUTE FUNCTION touch_meeting_of_event();
+
 -- The agreements list's order, and the overdue list's: as of a day (any agreement
 -- with a due date), and today (the open ones).
 CREATE INDEX agreements_listed ON agreements (meeting_date, position, id);
