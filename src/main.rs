@@ -18,6 +18,12 @@ use chancery::store::db;
 use chancery::store::keys;
 use chancery::store::seed;
 use chancery_corpus as corpus;
+
+/// jemalloc: its arenas give back what a server that caches many answers of many sizes
+/// frees, where glibc's per-thread arenas hold on to it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use cli::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs};
 
 #[tokio::main]
