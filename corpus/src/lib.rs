@@ -197,8 +197,10 @@ fn quote(name: &str) -> String {
 }
 
 /// Turns off the triggers that keep derived tables, for the load.
-const TRIGGERS_OFF: [&str; 4] = [
+const TRIGGERS_OFF: [&str; 5] = [
     "ALTER TABLE meetings DISABLE TRIGGER USER",
+    // Each agreement is written with its meeting's date and its latest event's day.
+    "ALTER TABLE agreements DISABLE TRIGGER USER",
     // Each agreement is written with its latest event's status already.
     "ALTER TABLE agreement_events DISABLE TRIGGER USER",
     "ALTER TABLE participants DISABLE TRIGGER USER",
@@ -207,7 +209,7 @@ const TRIGGERS_OFF: [&str; 4] = [
 
 /// Fills the derived tables from what was loaded (once the planner knows how much
 /// that is), then turns their triggers back on.
-const TRIGGERS_ON: [&str; 11] = [
+const TRIGGERS_ON: [&str; 13] = [
     "ANALYZE meetings, participants, people, roles",
     "SELECT fill_meeting_country_pairs()",
     "SELECT fill_participant_summaries()",
@@ -224,9 +226,11 @@ const TRIGGERS_ON: [&str; 11] = [
     "ALTER TABLE participants ENABLE TRIGGER USER",
     "ALTER TABLE roles ENABLE TRIGGER USER",
     "ALTER TABLE agreement_events ENABLE TRIGGER USER",
+    "SELECT fill_agreement_parties()",
+    "ALTER TABLE agreements ENABLE TRIGGER USER",
 ];
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "people",
     "roles",
     "meetings",
@@ -238,6 +242,7 @@ const TABLES: [&str; 11] = [
     "statements",
     "agreements",
     "agreement_events",
+    "agreement_parties",
 ];
 
 async fn copy(conn: &mut PgConnection, statement: &str, data: &[u8]) -> anyhow::Result<()> {
@@ -262,7 +267,7 @@ const PARTICIPANTS_COPY: &str = "COPY participants (id, meeting_id, person_id, o
 const STATEMENTS_COPY: &str = "COPY statements (id, meeting_id, participant_id, person_id, text, \
     kind, language, topics, position) FROM STDIN";
 const AGREEMENTS_COPY: &str = "COPY agreements (id, meeting_id, title, description, kind, status, \
-    parties, topics, signed_on, due_by, position) FROM STDIN";
+    parties, topics, signed_on, due_by, position, meeting_date, status_on) FROM STDIN";
 const EVENTS_COPY: &str =
     "COPY agreement_events (id, agreement_id, status, occurred_on, note) FROM STDIN";
 
@@ -664,6 +669,7 @@ impl World {
             // Made with `status`; one in three changes later, up to the end of 2025 (a
             // fixed day, so that the same seed gives the same corpus).
             let mut now = status;
+            let mut status_on = date;
             row(
                 &mut batch.events,
                 &[
@@ -677,6 +683,7 @@ impl World {
             let later = date + Days::new(events_rng.random_range(10..900));
             if events_rng.random_range(0..3) == 0 && later <= LAST_EVENT_DAY {
                 now = pick(events_rng, LATER_STATUSES);
+                status_on = later;
                 row(
                     &mut batch.events,
                     &[
@@ -708,6 +715,8 @@ impl World {
                     opt(signed.then(|| date.to_string()).as_deref()),
                     opt(due_by.map(|d| d.to_string()).as_deref()),
                     &position.to_string(),
+                    &date.to_string(),
+                    &status_on.to_string(),
                 ],
             );
         }

@@ -422,9 +422,26 @@ impl crate::store::pagination::Listed for AgreementFilters {
 impl AgreementFilters {
     /// Pushes ` AND ...` conditions on agreements `a` of meetings `m`.
     pub fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
-        if !self.party.is_empty() {
-            let parties: Vec<&str> = self.party.iter().map(|c| c.as_str()).collect();
-            sql.push(" AND a.parties @> ").push_bind(parties);
+        self.push_filters(sql, Keyed::No)
+    }
+
+    /// Pushes ` AND ...` conditions on agreements `a`, the party and the columns the
+    /// page's key holds checked on that key when it is `agreement_parties` `k`.
+    fn push_filters(&self, sql: &mut QueryBuilder<Postgres>, keyed: Keyed) -> ApiResult<()> {
+        // The columns `agreements` and `agreement_parties` share, read from the key.
+        let k = keyed.alias();
+        let parties: Vec<&str> = self.party.iter().map(|c| c.as_str()).collect();
+        match (keyed, parties.split_first()) {
+            (Keyed::ByParty, Some((first, others))) => {
+                sql.push(" AND k.party = ").push_bind(*first);
+                if !others.is_empty() {
+                    sql.push(" AND a.parties @> ").push_bind(others.to_vec());
+                }
+            }
+            (_, Some(_)) => {
+                sql.push(" AND a.parties @> ").push_bind(parties);
+            }
+            (_, None) => {}
         }
         if !self.status.is_empty() {
             let statuses: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
@@ -432,49 +449,55 @@ impl AgreementFilters {
                 // Only agreements with an event of one of these statuses by then can have
                 // one of them as of then: the planner starts from those events (by
                 // status and date) rather than from every agreement.
-                sql.push(
-                    " AND a.id IN (SELECT e.agreement_id FROM agreement_events e
-                                     WHERE e.status = ANY(",
-                )
+                sql.push(format!(
+                    " AND {k}.id IN (SELECT e.agreement_id FROM agreement_events e
+                                     WHERE e.status = ANY("
+                ))
                 .push_bind(statuses.clone())
                 .push(") AND e.occurred_on <= ")
                 .push_bind(as_of)
                 .push(")");
             }
             sql.push(" AND ");
-            self.push_status(sql);
+            self.push_status_of(sql, k);
             sql.push(" = ANY(").push_bind(statuses).push(")");
         }
         if let Some(FilterDate(as_of)) = self.as_of {
-            sql.push(" AND m.date <= ").push_bind(as_of);
+            sql.push(format!(" AND {k}.meeting_date <= "))
+                .push_bind(as_of);
         }
         if self.overdue {
             let due = self
                 .as_of
                 .map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
-            sql.push(" AND a.due_by < ").push_bind(due).push(" AND ");
-            self.push_status(sql);
+            sql.push(format!(" AND {k}.due_by < "))
+                .push_bind(due)
+                .push(" AND ");
+            self.push_status_of(sql, k);
             sql.push(" NOT IN ('fulfilled', 'lapsed', 'withdrawn')");
         }
         if !self.kind.is_empty() {
             let kinds: Vec<&str> = self.kind.iter().map(|k| k.as_str()).collect();
-            sql.push(" AND a.kind = ANY(").push_bind(kinds).push(")");
+            sql.push(format!(" AND {k}.kind = ANY("))
+                .push_bind(kinds)
+                .push(")");
         }
         if !self.topic.is_empty() {
             let topics: Vec<&str> = self.topic.iter().map(Topic::as_str).collect();
             sql.push(" AND a.topics @> ").push_bind(topics);
         }
         if let Some(FilterDate(date)) = self.due_before {
-            sql.push(" AND a.due_by <= ").push_bind(date);
+            sql.push(format!(" AND {k}.due_by <= ")).push_bind(date);
         }
         if let Some(FilterDate(date)) = self.due_after {
-            sql.push(" AND a.due_by >= ").push_bind(date);
+            sql.push(format!(" AND {k}.due_by >= ")).push_bind(date);
         }
         if let Some(FilterDate(from)) = self.from {
-            sql.push(" AND m.date >= ").push_bind(from);
+            sql.push(format!(" AND {k}.meeting_date >= "))
+                .push_bind(from);
         }
         if let Some(FilterDate(to)) = self.to {
-            sql.push(" AND m.date <= ").push_bind(to);
+            sql.push(format!(" AND {k}.meeting_date <= ")).push_bind(to);
         }
         if let Some(meeting_id) = self.meeting_id {
             sql.push(" AND a.meeting_id = ").push_bind(meeting_id);
@@ -486,53 +509,97 @@ impl AgreementFilters {
         }
         Ok(())
     }
-}
 
-impl AgreementFilters {
     /// Pushes agreement `a`'s status as the filters read it: as of `as_of` when given,
     /// else as it stands (events are never dated after today, so that is today's).
     pub fn push_status(&self, sql: &mut QueryBuilder<Postgres>) {
+        self.push_status_of(sql, "a");
+    }
+
+    /// `push_status`, of agreement `k` (`agreements` or `agreement_parties`).
+    fn push_status_of(&self, sql: &mut QueryBuilder<Postgres>, k: &str) {
         match self.as_of {
             Some(FilterDate(as_of)) => {
-                sql.push(representation::STATUS_AS_OF_OPEN)
+                // Unchanged since that day: the status it has now. Else read from its
+                // history.
+                sql.push(format!("CASE WHEN {k}.status_on <= "))
                     .push_bind(as_of)
-                    .push(representation::STATUS_AS_OF_CLOSE);
+                    .push(format!(" THEN {k}.status ELSE "))
+                    .push(representation::status_as_of_open(k))
+                    .push_bind(as_of)
+                    .push(representation::STATUS_AS_OF_CLOSE)
+                    .push(" END");
             }
             None => {
-                sql.push("a.status");
+                sql.push(format!("{k}.status"));
             }
         }
     }
 
     /// Pushes the query for one page of `GET /v1/agreements`, after the cursor if any:
     /// rows of (item JSON, meeting date, position, id), one more than the page size.
+    /// Filtered by a party, the page is a range of `agreement_parties`' key (party,
+    /// meeting date, position, id), its other conditions checked there where it holds
+    /// them; else a range of `agreements`' own (meeting date, position, id).
     pub fn push_page(&self, sql: &mut QueryBuilder<Postgres>) -> ApiResult<()> {
         let after: Option<(NaiveDate, i32, Uuid)> = self
             .cursor
             .as_deref()
             .map(|cursor| pagination::decode(cursor, self))
             .transpose()?;
+        let keyed = if self.party.is_empty() {
+            Keyed::No
+        } else {
+            Keyed::ByParty
+        };
+        let k = keyed.alias();
         sql.push("SELECT (").push(representation::AGREEMENT_ITEM);
         if self.as_of.is_some() {
             sql.push(" || jsonb_build_object('status_as_of', ");
             self.push_status(sql);
             sql.push(")");
         }
-        sql.push(
-            ")::text, m.date, a.position, a.id
-             FROM agreements a JOIN meetings m ON m.id = a.meeting_id WHERE true",
-        );
-        self.push_conditions(sql)?;
+        sql.push(format!(
+            ")::text, {k}.meeting_date, {k}.position, {k}.id FROM "
+        ));
+        if keyed == Keyed::ByParty {
+            sql.push("agreement_parties k JOIN agreements a ON a.id = k.id ");
+        } else {
+            sql.push("agreements a ");
+        }
+        sql.push("JOIN meetings m ON m.id = a.meeting_id WHERE true");
+        self.push_filters(sql, keyed)?;
         if let Some((date, position, id)) = after {
-            sql.push(" AND (m.date, a.position, a.id) < (")
+            sql.push(format!(" AND ({k}.meeting_date, {k}.position, {k}.id) < ("))
                 .push_bind(date)
                 .push(", ")
                 .push_bind(position);
             sql.push(", ").push_bind(id).push(")");
         }
-        sql.push(" ORDER BY m.date DESC, a.position DESC, a.id DESC LIMIT ")
-            .push_bind(self.limit.get() + 1);
+        sql.push(format!(
+            " ORDER BY {k}.meeting_date DESC, {k}.position DESC, {k}.id DESC LIMIT "
+        ))
+        .push_bind(self.limit.get() + 1);
         Ok(())
+    }
+}
+
+/// What the key of a page of agreements is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keyed {
+    /// `agreements`' own columns.
+    No,
+    /// `agreement_parties`' rows for the first party asked for.
+    ByParty,
+}
+
+impl Keyed {
+    /// The alias of the table whose columns the page's key and shared filters read.
+    fn alias(self) -> &'static str {
+        match self {
+            Keyed::No => "a",
+            Keyed::ByParty => "k",
+        }
     }
 }
 
@@ -614,7 +681,7 @@ pub async fn update(
 }
 
 /// Keeps meeting `id`'s agreements' histories in step with its date `date`: each one's
-/// creation is on it, and no later event before it. Statuses follow.
+/// creation is on it, and no later event before it. Statuses and their days follow.
 pub async fn follow_meeting_date(
     conn: &mut PgConnection,
     id: Uuid,
@@ -640,8 +707,9 @@ pub async fn follow_meeting_date(
     if moved.rows_affected() > 0 {
         sqlx::query(
             "UPDATE agreements a
-                SET status = (SELECT e.status FROM agreement_events e WHERE e.agreement_id = a.id
-                               ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)
+                SET (status, status_on) = (SELECT e.status, e.occurred_on FROM agreement_events e
+                                            WHERE e.agreement_id = a.id
+                                            ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)
               WHERE a.meeting_id = $1",
         )
         .bind(id)

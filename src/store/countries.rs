@@ -48,24 +48,26 @@ pub async fn partners(
 }
 
 /// The counts of `commitments`: country `$1`, made from `$2` to `$3` (either may be
-/// null) and by `$4`, statuses as of `$4`.
-pub const COMMITMENTS: &str =        "SELECT count(*) AS made,
+/// null) and by `$4`, statuses as of `$4`. One index-only range of `agreement_parties`
+/// per kind; only an agreement changed after `$4` has its history read.
+pub const COMMITMENTS: &str = "SELECT count(*) AS made,
                 count(*) FILTER (WHERE s.status = 'fulfilled') AS fulfilled,
                 count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')) AS open,
                 count(*) FILTER (WHERE s.status NOT IN ('fulfilled', 'lapsed', 'withdrawn')
-                                   AND a.due_by < $4) AS overdue,
+                                   AND c.due_by < $4) AS overdue,
                 count(*) FILTER (WHERE s.status = 'lapsed') AS lapsed,
                 count(*) FILTER (WHERE s.status = 'withdrawn') AS withdrawn,
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY s.occurred_on - m.date)
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY s.occurred_on - c.meeting_date)
                     FILTER (WHERE s.status = 'fulfilled') AS median_days_to_fulfil
-           FROM agreements a
-           JOIN meetings m ON m.id = a.meeting_id
-           CROSS JOIN LATERAL (SELECT e.status, e.occurred_on FROM agreement_events e
-                                WHERE e.agreement_id = a.id AND e.occurred_on <= $4
-                                ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1) s
-          WHERE a.parties @> ARRAY[$1] AND a.kind IN ('pledge', 'plan')
-            AND ($2::date IS NULL OR m.date >= $2) AND ($3::date IS NULL OR m.date <= $3)
-            AND m.date <= $4";
+           FROM agreement_parties c
+           CROSS JOIN LATERAL (SELECT c.status, c.status_on AS occurred_on WHERE c.status_on <= $4
+                               UNION ALL
+                               (SELECT e.status, e.occurred_on FROM agreement_events e
+                                 WHERE c.status_on > $4 AND e.agreement_id = c.id
+                                   AND e.occurred_on <= $4
+                                 ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)) s
+          WHERE c.party = $1 AND c.kind IN ('pledge', 'plan')
+            AND c.meeting_date BETWEEN coalesce($2::date, '-infinity') AND least(coalesce($3::date, 'infinity'), $4)";
 
 /// `country`'s record on its pledges and plans made between `from` and `to` (by meeting
 /// date), as their statuses stood at the end of `as_of`: (made, fulfilled, open,

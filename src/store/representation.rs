@@ -242,11 +242,16 @@ pub const AGREEMENT_EVENTS: &str = concat!(
        FROM agreements a WHERE a.id = $1"
 );
 
-/// The status agreement `a` had at the end of the day the caller binds next: its latest
-/// event by then, or null before it was made. The caller closes it with `)`.
-pub const STATUS_AS_OF_OPEN: &str = "(SELECT e.status FROM agreement_events e
-      WHERE e.agreement_id = a.id AND e.occurred_on <= ";
-/// What closes `STATUS_AS_OF_OPEN` after its date.
+/// The status agreement `{k}.id` had at the end of the day the caller binds next: its
+/// latest event by then, or null before it was made. The caller closes it with
+/// `STATUS_AS_OF_CLOSE`.
+pub fn status_as_of_open(k: &str) -> String {
+    format!(
+        "(SELECT e.status FROM agreement_events e
+          WHERE e.agreement_id = {k}.id AND e.occurred_on <= "
+    )
+}
+/// What closes `status_as_of_open` after its date.
 pub const STATUS_AS_OF_CLOSE: &str = " ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1)";
 
 /// Agreement `$1`'s meeting, and the agreement as an input (its fields without the

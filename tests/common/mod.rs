@@ -538,8 +538,10 @@ pub fn meeting(title: &str, date: &str, countries: &[&str]) -> Value {
 /// How far the tables the triggers keep have drifted from what they are derived from:
 /// (meetings whose stored participant summary differs from one computed afresh,
 /// country pairs missing, country pairs that should not be there, offices held at
-/// meetings that differ from those computed afresh). All zero when they are in step.
-pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
+/// meetings that differ from those computed afresh, agreements whose meeting date,
+/// status or status day, or whose rows of `agreement_parties`, differ from those
+/// computed afresh from meetings and events). All zero when they are in step.
+pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64, i64) {
     sqlx::query_as(
         "WITH pairs AS (
             SELECT x AS a, y AS b, m.date, m.id AS meeting_id
@@ -549,7 +551,19 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
               FROM meetings m
               JOIN participants p ON p.meeting_id = m.id
               JOIN roles r ON r.person_id = p.person_id AND r.held @> m.date,
-                   unnest(array_prepend(''::text, m.countries)) c)
+                   unnest(array_prepend(''::text, m.countries)) c),
+         agreed AS (
+            SELECT a.id, a.meeting_id, m.date AS made_on, a.position, latest.status,
+                   latest.occurred_on AS status_on, a.due_by, a.parties, a.kind
+              FROM agreements a
+              JOIN meetings m ON m.id = a.meeting_id
+              CROSS JOIN LATERAL (SELECT e.status, e.occurred_on FROM agreement_events e
+                                   WHERE e.agreement_id = a.id
+                                   ORDER BY e.occurred_on DESC, e.seq DESC LIMIT 1) latest),
+         parties AS (
+            SELECT p AS party, g.made_on, g.position, g.id, g.meeting_id, g.kind, g.status, g.status_on,
+                   g.due_by
+              FROM agreed g, unnest(g.parties) p)
          SELECT
            (SELECT count(*) FROM meetings m
               LEFT JOIN meeting_participant_summaries s ON s.meeting_id = m.id
@@ -563,7 +577,12 @@ pub async fn derived_drift(db: &PgPool) -> (i64, i64, i64, i64) {
                                    EXCEPT SELECT * FROM offices)
                                   UNION ALL
                                   (SELECT * FROM offices
-                                   EXCEPT SELECT office, country, date, meeting_id FROM meeting_offices)) drift)",
+                                   EXCEPT SELECT office, country, date, meeting_id FROM meeting_offices)) drift),
+           (SELECT count(*) FROM agreements a JOIN agreed g ON g.id = a.id
+             WHERE (a.meeting_date, a.status, a.status_on) IS DISTINCT FROM (g.made_on, g.status, g.status_on))
+           + (SELECT count(*) FROM ((SELECT * FROM agreement_parties EXCEPT SELECT * FROM parties)
+                                    UNION ALL
+                                    (SELECT * FROM parties EXCEPT SELECT * FROM agreement_parties)) drift)",
     )
     .fetch_one(db)
     .await

@@ -184,6 +184,18 @@ async fn an_event_may_name_a_later_meeting() {
         .await;
     unknown.problem(422);
     assert_eq!(unknown.error_fields(), ["meeting_id"]);
+
+    // The later meeting is deleted: the event stays, naming no meeting, and the
+    // pledge's meeting gets a new version, so caches and ETags move.
+    let doc_uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
+    let before = app.get(&doc_uri).await.ok(200)["version"].clone();
+    app.delete(&format!("/v1/meetings/{}", later["id"].as_str().unwrap()))
+        .await
+        .ok(204);
+    let after = app.get(&doc_uri).await.ok(200).clone();
+    assert!(after["version"].as_i64() > before.as_i64());
+    let events = app.get(&uri).await.ok(200).clone();
+    assert_eq!(events["items"][1]["meeting_id"], serde_json::Value::Null);
 }
 
 #[tokio::test]

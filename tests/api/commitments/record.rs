@@ -162,6 +162,103 @@ async fn russias_record() {
     assert_eq!(cuba["made"], 2);
 }
 
+/// Russia's record: (made, open, overdue, fulfilled) as of `as_of` (today when empty).
+async fn counts(app: &TestApp, as_of: &str) -> (i64, i64, i64, i64) {
+    let uri = match as_of {
+        "" => "/v1/countries/RUS/commitments".to_owned(),
+        day => format!("/v1/countries/RUS/commitments?as_of={day}"),
+    };
+    let record = app.get(&uri).await.ok(200).clone();
+    let n = |field: &str| record[field].as_i64().unwrap();
+    (n("made"), n("open"), n("overdue"), n("fulfilled"))
+}
+
+#[tokio::test]
+async fn the_record_and_the_overdue_list_follow_every_write() {
+    let app = TestApp::spawn().await;
+    let doc = seed(&app).await;
+    let id = pledge(&doc);
+    let drift = || crate::common::derived_drift(&app.db);
+    let overdue = |as_of: &'static str| {
+        let app = &app;
+        async move {
+            let uri = match as_of {
+                "" => "/v1/agreements?overdue=true&party=RUS".to_owned(),
+                day => format!("/v1/agreements?overdue=true&party=RUS&as_of={day}"),
+            };
+            ids(app.get(&uri).await.ok(200))
+        }
+    };
+    assert_eq!(counts(&app, "").await, (3, 3, 1, 0));
+    assert_eq!(overdue("").await, std::slice::from_ref(&id));
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+
+    // Fulfilled in December: as of November it was still open (read from its history,
+    // since it changed after that day), and it is overdue as of January 2022 no more.
+    app.post(
+        &format!("/v1/agreements/{id}/events"),
+        &json!({"status": "fulfilled", "on": "2021-12-20"}),
+    )
+    .await
+    .ok(201);
+    assert_eq!(counts(&app, "").await, (3, 2, 0, 1));
+    assert_eq!(counts(&app, "2021-12-01").await, (3, 3, 0, 0));
+    assert_eq!(counts(&app, "2021-12-25").await, (3, 2, 0, 1));
+    assert!(overdue("").await.is_empty());
+    assert!(overdue("2022-01-02").await.is_empty());
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+
+    // Reopened by a PATCH (an event today): overdue again, as of today only.
+    app.patch(
+        &format!("/v1/agreements/{id}"),
+        &json!({"status": "agreed"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(counts(&app, "").await, (3, 3, 1, 0));
+    assert_eq!(overdue("").await, std::slice::from_ref(&id));
+    assert!(overdue("2022-01-02").await.is_empty());
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+
+    // No longer a pledge, then no longer Russia's: out of the record.
+    app.patch(&format!("/v1/agreements/{id}"), &json!({"kind": "treaty"}))
+        .await
+        .ok(200);
+    assert_eq!(counts(&app, "").await.0, 2);
+    app.patch(
+        &format!("/v1/agreements/{id}"),
+        &json!({"kind": "pledge", "parties": ["CUB"]}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(counts(&app, "").await.0, 2);
+    assert!(overdue("").await.is_empty());
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+
+    // The meeting moves a year on: the record made in 2021 is empty, in 2022 full.
+    let meeting_uri = format!("/v1/meetings/{}", doc["id"].as_str().unwrap());
+    app.patch(&meeting_uri, &json!({"date": "2022-10-14"}))
+        .await
+        .ok(200);
+    let made_in = |year: i32| {
+        let app = &app;
+        async move {
+            let uri = format!("/v1/countries/RUS/commitments?from={year}-01-01&to={year}-12-31");
+            app.get(&uri).await.ok(200)["made"].as_i64().unwrap()
+        }
+    };
+    assert_eq!((made_in(2021).await, made_in(2022).await), (0, 2));
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+
+    // Deleted agreements and meetings leave nothing behind.
+    let plan = doc["agreements"][0]["id"].as_str().unwrap();
+    app.delete(&format!("/v1/agreements/{plan}")).await.ok(204);
+    assert_eq!(counts(&app, "").await.0, 1);
+    app.delete(&meeting_uri).await.ok(204);
+    assert_eq!(counts(&app, "").await, (0, 0, 0, 0));
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
+}
+
 #[tokio::test]
 async fn bad_dates_and_countries_are_refused() {
     let app = TestApp::spawn().await;

@@ -368,7 +368,7 @@ async fn the_office_filter_follows_every_write_that_changes_who_held_what_that_d
         listed_for(&app, "Secretary of State&country=RU&country=US").await,
         vec!["Talks in Geneva".to_owned()]
     );
-    assert_eq!(drift().await, (0, 0, 0, 0));
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
 
     // The participant removed, then the role.
     assert_eq!(
@@ -397,5 +397,5 @@ async fn the_office_filter_follows_every_write_that_changes_who_held_what_that_d
         204
     );
     assert!(listed_for(&app, title).await.is_empty());
-    assert_eq!(drift().await, (0, 0, 0, 0));
+    assert_eq!(drift().await, (0, 0, 0, 0, 0));
 }
