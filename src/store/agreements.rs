@@ -9,7 +9,7 @@ use crate::domain::agreement::{AgreementInput, EventInput, Relation};
 use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::vocabulary::{AgreementKind, AgreementStatus, FilterDate, Topic};
-use crate::store::items;
+use crate::store::items::Batch;
 use crate::store::pagination::{self, Limit};
 use crate::store::representation;
 
@@ -22,16 +22,36 @@ pub enum Sent {
     InDocuments,
 }
 
-/// Writes agreements, each after any its meeting already has, with their history (their
-/// creation on their meeting's date, or the events they carry) and their links;
-/// returns their ids.
-pub async fn insert_all(
+/// Agreements staged in a batch: their ids, and their links, written once the batch is.
+pub struct Staged<'a> {
+    pub ids: Vec<Uuid>,
+    links: Vec<(Uuid, String, &'a AgreementInput)>,
+}
+
+impl Staged<'_> {
+    /// Writes the staged agreements' links, once the agreements are written.
+    pub async fn link(&self, conn: &mut PgConnection) -> ApiResult<()> {
+        // New agreements have no links to replace.
+        write_links(conn, &self.links, false).await
+    }
+}
+
+/// Stages agreements to write, each after any its meeting already has, with their
+/// history (their creation on their meeting's date, or the events they carry); their
+/// links are written by [`Staged::link`] after the batch. Events may name the meetings
+/// `staged_meetings`, written by the same batch.
+pub async fn stage<'a>(
     conn: &mut PgConnection,
-    new: &[(Uuid, &AgreementInput)],
+    batch: &mut Batch<'_>,
+    new: &[(Uuid, &'a AgreementInput)],
     sent: Sent,
-) -> ApiResult<Vec<Uuid>> {
+    staged_meetings: &[Uuid],
+) -> ApiResult<Staged<'a>> {
     if new.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Staged {
+            ids: Vec::new(),
+            links: Vec::new(),
+        });
     }
     #[derive(Serialize)]
     struct Row<'a> {
@@ -67,24 +87,25 @@ pub async fn insert_all(
             _ => Uuid::now_v7(),
         })
         .collect();
-    let rows: Vec<Row> = new
-        .iter()
-        .zip(&ids)
-        .enumerate()
-        .map(|(idx, ((meeting_id, a), id))| Row {
-            id: *id,
-            meeting_id: *meeting_id,
-            idx,
-            title: a.title.trim(),
-            description: a.description.as_deref(),
-            kind: a.kind.unwrap_or(AgreementKind::Other).as_str(),
-            status: status_of(a).as_str(),
-            parties: a.parties(),
-            topics: a.topics.iter().map(Topic::as_str).collect(),
-            signed_on: a.signed_on,
-            due_by: a.due_by,
-        })
-        .collect();
+    let first = batch.agreements.len();
+    for (idx, ((meeting_id, a), id)) in new.iter().zip(&ids).enumerate() {
+        Batch::stage(
+            &mut batch.agreements,
+            Row {
+                id: *id,
+                meeting_id: *meeting_id,
+                idx: first + idx,
+                title: a.title.trim(),
+                description: a.description.as_deref(),
+                kind: a.kind.unwrap_or(AgreementKind::Other).as_str(),
+                status: status_of(a).as_str(),
+                parties: a.parties(),
+                topics: a.topics.iter().map(Topic::as_str).collect(),
+                signed_on: a.signed_on,
+                due_by: a.due_by,
+            },
+        )?;
+    }
     let mut field_names = Vec::with_capacity(new.len());
     let mut seen: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
     for (meeting_id, _) in new {
@@ -95,18 +116,6 @@ pub async fn insert_all(
         });
         *index += 1;
     }
-    let sql = items::positioned_insert(
-        "agreements",
-        "id, meeting_id, title, description, kind, status, parties, topics, signed_on, due_by",
-        "id uuid, meeting_id uuid, idx int, title text, description text, kind text, status text, \
-         parties text[], topics text[], signed_on date, due_by date",
-        "r.id, r.meeting_id, r.title, r.description, r.kind, r.status, r.parties, r.topics, r.signed_on, r.due_by",
-        "",
-    );
-    sqlx::query(sql)
-        .bind(sqlx::types::Json(&rows))
-        .execute(&mut *conn)
-        .await?;
 
     let mut events = Vec::new();
     let mut created = Vec::new();
@@ -124,6 +133,7 @@ pub async fn insert_all(
             None => created.push(*id),
         }
     }
+    named.retain(|(id, _)| !staged_meetings.contains(id));
     if !named.is_empty() {
         let meetings: Vec<Uuid> = named.iter().map(|(id, _)| *id).collect();
         let missing: Option<Uuid> = sqlx::query_scalar(
@@ -144,31 +154,50 @@ pub async fn insert_all(
             ));
         }
     }
-    insert_events(conn, &events).await?;
-    if !created.is_empty() {
-        let event_ids: Vec<Uuid> = created.iter().map(|_| Uuid::now_v7()).collect();
-        sqlx::query(
-            "INSERT INTO agreement_events (id, agreement_id, status, occurred_on)
-             SELECT c.event_id, a.id, a.status, m.date
-               FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS c(agreement_id, event_id, n)
-               JOIN agreements a ON a.id = c.agreement_id
-               JOIN meetings m ON m.id = a.meeting_id
-              ORDER BY c.n",
-        )
-        .bind(&created)
-        .bind(&event_ids)
-        .execute(&mut *conn)
-        .await?;
+    stage_events(batch, &events)?;
+    #[derive(Serialize)]
+    struct Created {
+        agreement_id: Uuid,
+        event_id: Uuid,
+        n: usize,
+    }
+    for agreement_id in created {
+        let n = batch.created_events.len();
+        Batch::stage(
+            &mut batch.created_events,
+            Created {
+                agreement_id,
+                event_id: Uuid::now_v7(),
+                n,
+            },
+        )?;
     }
 
-    let links: Vec<(Uuid, String, &AgreementInput)> = ids
+    let links = ids
         .iter()
         .zip(field_names)
         .zip(new)
         .map(|((id, field), (_, input))| (*id, field, *input))
         .collect();
-    write_links(conn, &links).await?;
-    Ok(ids)
+    Ok(Staged { ids, links })
+}
+
+/// Writes agreements, each after any its meeting already has, with their history (their
+/// creation on their meeting's date, or the events they carry) and their links;
+/// returns their ids.
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    new: &[(Uuid, &AgreementInput)],
+    sent: Sent,
+) -> ApiResult<Vec<Uuid>> {
+    let mut batch = Batch::default();
+    let staged = stage(conn, &mut batch, new, sent, &[]).await?;
+    if staged.ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    batch.write(conn).await?;
+    staged.link(conn).await?;
+    Ok(staged.ids)
 }
 
 /// The status an agreement is stored with: its latest event's, when it carries events.
@@ -182,15 +211,9 @@ fn status_of(input: &AgreementInput) -> AgreementStatus {
         .unwrap_or(AgreementStatus::Agreed)
 }
 
-/// Writes events, each `(agreement id, event)`, in the order given (which is the order
-/// recorded); returns their ids. The meetings they name must exist.
-pub async fn insert_events(
-    conn: &mut PgConnection,
-    events: &[(Uuid, &EventInput)],
-) -> ApiResult<Vec<Uuid>> {
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
+/// Stages events, each `(agreement id, event)`, in the order given (which is the order
+/// recorded); returns their ids.
+fn stage_events(batch: &mut Batch<'_>, events: &[(Uuid, &EventInput)]) -> ApiResult<Vec<Uuid>> {
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
@@ -205,13 +228,16 @@ pub async fn insert_events(
         source_published_on: Option<NaiveDate>,
         meeting_id: Option<Uuid>,
     }
-    let rows: Vec<Row> = events
-        .iter()
-        .enumerate()
-        .map(|(idx, (agreement_id, e))| {
-            let source = e.source.as_ref();
+    let mut ids = Vec::with_capacity(events.len());
+    for (agreement_id, e) in events {
+        let source = e.source.as_ref();
+        let id = Uuid::now_v7();
+        ids.push(id);
+        let idx = batch.events.len();
+        Batch::stage(
+            &mut batch.events,
             Row {
-                id: Uuid::now_v7(),
+                id,
                 idx,
                 agreement_id: *agreement_id,
                 status: e.status.as_str(),
@@ -222,31 +248,34 @@ pub async fn insert_events(
                 source_publisher: source.and_then(|s| s.publisher.as_deref()),
                 source_published_on: source.and_then(|s| s.published_on),
                 meeting_id: e.meeting_id,
-            }
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO agreement_events (id, agreement_id, status, occurred_on, note, source_url, source_title,
-                                       source_publisher, source_published_on, meeting_id)
-         SELECT r.id, r.agreement_id, r.status, r.occurred_on, r.note, r.source_url, r.source_title,
-                r.source_publisher, r.source_published_on, r.meeting_id
-           FROM jsonb_to_recordset($1) AS r(id uuid, idx int, agreement_id uuid, status text, occurred_on date,
-                note text, source_url text, source_title text, source_publisher text,
-                source_published_on date, meeting_id uuid)
-          ORDER BY r.idx",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .execute(&mut *conn)
-    .await?;
-    Ok(rows.iter().map(|row| row.id).collect())
+            },
+        )?;
+    }
+    Ok(ids)
 }
 
-/// Writes the links of agreements `(id, field prefix, input)`, replacing any they had:
-/// every target must exist, and no chain of `supersedes` may come back to where it
-/// began.
+/// Writes events, each `(agreement id, event)`, in the order given (which is the order
+/// recorded); returns their ids. The meetings they name must exist.
+pub async fn insert_events(
+    conn: &mut PgConnection,
+    events: &[(Uuid, &EventInput)],
+) -> ApiResult<Vec<Uuid>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut batch = Batch::default();
+    let ids = stage_events(&mut batch, events)?;
+    batch.write(conn).await?;
+    Ok(ids)
+}
+
+/// Writes the links of agreements `(id, field prefix, input)`, replacing any they had
+/// when `replacing`: every target must exist, and no chain of `supersedes` may come back
+/// to where it began.
 async fn write_links(
     conn: &mut PgConnection,
     agreements: &[(Uuid, String, &AgreementInput)],
+    replacing: bool,
 ) -> ApiResult<()> {
     #[derive(Serialize)]
     struct Row {
@@ -284,12 +313,15 @@ async fn write_links(
             .unwrap_or_else(|| "relates_to".to_string())
     };
     let ids: Vec<Uuid> = agreements.iter().map(|(id, ..)| *id).collect();
-    let replaced = sqlx::query("DELETE FROM agreement_links WHERE agreement_id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await?;
+    // A delete of no rows still runs the links' statement trigger, which updates (no)
+    // meetings, which runs theirs: a new agreement skips all of it.
+    if replacing {
+        sqlx::query("DELETE FROM agreement_links WHERE agreement_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await?;
+    }
     if rows.is_empty() {
-        let _ = replaced;
         return Ok(());
     }
     let unknown: Option<(Uuid, i32, Uuid)> = sqlx::query_as(
@@ -629,7 +661,7 @@ pub async fn update(
     .execute(&mut *conn)
     .await?;
     if links_changed {
-        write_links(conn, &[(id, String::new(), input)]).await?;
+        write_links(conn, &[(id, String::new(), input)], true).await?;
     }
     let status = status_of(input);
     if status.as_str() != was {

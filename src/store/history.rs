@@ -17,6 +17,16 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
+impl Actor {
+    /// Who the changes a batch records are made by.
+    pub fn author(&self) -> crate::store::items::Author<'_> {
+        crate::store::items::Author {
+            key_id: self.key_id,
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
 vocabulary!(
     /// What a change did.
     Action { Create => "create", Update => "update", Delete => "delete" }

@@ -2,6 +2,7 @@
 //! and people and their roles: each read, locked and deleted by id, and items inserted
 //! in place.
 
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -77,33 +78,59 @@ impl Table {
     }
 }
 
-/// SQL that inserts the rows of `$1`, a JSON array read by `jsonb_to_recordset` as
-/// `record` (which has `meeting_id` and `idx`), into an item table: `columns` are set
-/// from `values` and `position` places each row after its meeting's stored items, in
-/// the order of `idx`. `joins` may join more tables to `r`.
-///
-/// Each meeting's last stored position is looked up once, in a materialised step that
-/// runs before the first row is written. Looked up row by row, it walked the index
-/// entries the statement itself had just added, and a document of n items cost n².
-///
-/// Every part is a `'static` string written in this crate, never client text.
-pub fn positioned_insert(
-    table: &'static str,
-    columns: &'static str,
-    record: &'static str,
-    values: &'static str,
-    joins: &'static str,
-) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!(
-        "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r({record})),
-              next AS MATERIALIZED (
-                SELECT m.meeting_id,
-                       coalesce((SELECT max(x.position) + 1 FROM {table} x WHERE x.meeting_id = m.meeting_id), 0)
-                         AS position
-                  FROM (SELECT DISTINCT meeting_id FROM r) m)
-         INSERT INTO {table} ({columns}, position)
-         SELECT {values},
-                (row_number() OVER (PARTITION BY r.meeting_id ORDER BY r.idx))::int - 1 + next.position
-           FROM r JOIN next ON next.meeting_id = r.meeting_id {joins}"
-    ))
+/// Who changes are recorded as made by: the API key and the request (both empty for the
+/// `chancery` command).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Author<'a> {
+    pub key_id: Option<Uuid>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Rows to write in one call of `write_items` (migration 0017): whole meetings, or the
+/// items one endpoint adds to a meeting. Each module stages its own rows; one round
+/// trip writes them all, each table's rows in one statement.
+#[derive(Default, Serialize)]
+pub struct Batch<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub meetings: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<serde_json::Value>,
+    /// The names whose people `resolve_people` finds or creates; participants point at
+    /// them by `named`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agreements: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub created_events: Vec<serde_json::Value>,
+    /// Changes to record for whole meetings, with the batch's key and request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<serde_json::Value>,
+    pub api_key_id: Option<Uuid>,
+    pub request_id: Option<&'a str>,
+}
+
+impl Batch<'_> {
+    /// Adds `row` to `rows`, as the JSON object `write_items` reads.
+    pub fn stage(rows: &mut Vec<serde_json::Value>, row: impl Serialize) -> ApiResult<()> {
+        rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);
+        Ok(())
+    }
+
+    /// Writes every row staged, in the caller's transaction.
+    pub async fn write(&self, conn: &mut PgConnection) -> ApiResult<()> {
+        sqlx::query("SELECT write_items($1)")
+            .bind(sqlx::types::Json(self))
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
 }

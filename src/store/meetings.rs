@@ -1,5 +1,5 @@
-//! Meetings: whole documents written in one statement per table, read back as one
-//! query, updated, deleted and listed.
+//! Meetings: whole documents written in one call, read back as one query, updated,
+//! deleted and listed.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
@@ -12,6 +12,7 @@ use crate::domain::meeting::MeetingInput;
 use crate::domain::vocabulary::{Identifier, MeetingKind, Source, Topic};
 use crate::store::agreements;
 use crate::store::filters::MeetingFilters;
+use crate::store::items::{Author, Batch};
 use crate::store::pagination;
 use crate::store::participants::{self, NewParticipant};
 use crate::store::representation;
@@ -40,14 +41,25 @@ impl<'a> NewMeeting<'a> {
     }
 }
 
-/// Writes a checked document as meeting `id`, all in the caller's transaction.
-pub async fn insert(conn: &mut PgConnection, id: Uuid, meeting: &MeetingInput) -> ApiResult<()> {
-    insert_many(conn, &[NewMeeting::new(id, meeting)]).await
+/// Writes a checked document as meeting `id`, and records its creation by `author`,
+/// all in the caller's transaction.
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    meeting: &MeetingInput,
+    author: Author<'_>,
+) -> ApiResult<()> {
+    insert_many(conn, &[NewMeeting::new(id, meeting)], Some(author)).await
 }
 
-/// Writes checked documents in the caller's transaction: one statement for each
-/// table, however many documents.
-pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -> ApiResult<()> {
+/// Writes checked documents in the caller's transaction, in one call of `write_items`
+/// (plus a round trip for each kind of reference a document gives by id, when it does);
+/// with `created_by`, records each meeting's creation by that actor too.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    meetings: &[NewMeeting<'_>],
+    created_by: Option<Author<'_>>,
+) -> ApiResult<()> {
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
@@ -69,11 +81,12 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
         created_at: Option<DateTime<Utc>>,
         version: i32,
     }
-    let rows: Vec<Row> = meetings
-        .iter()
-        .map(|new| {
-            let m = new.input;
-            let location = m.location.as_ref();
+    let mut batch = Batch::default();
+    for new in meetings {
+        let m = new.input;
+        let location = m.location.as_ref();
+        Batch::stage(
+            &mut batch.meetings,
             Row {
                 id: new.id,
                 title: m.title.trim(),
@@ -96,34 +109,15 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
                     .map(|h| h.iter().map(|b| format!("{b:02x}")).collect()),
                 created_at: new.created_at,
                 version: new.version,
-            }
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO meetings (id, title, summary, kind, date, end_date, start_time, city, location_country,
-                               venue, lat, lon, host_country, countries, topics, document_hash, created_at, version)
-         SELECT r.id, r.title, r.summary, r.kind, r.date, r.end_date, r.start_time, r.city, r.location_country,
-                r.venue, r.lat, r.lon, r.host_country, r.countries, r.topics, decode(r.hash, 'hex'),
-                coalesce(r.created_at, now()), r.version
-         FROM jsonb_to_recordset($1) AS r(id uuid, title text, summary text, kind text, date date, end_date date,
-                                          start_time time, city text, location_country text, venue text,
-                                          lat double precision, lon double precision, host_country text,
-                                          countries text[], topics text[], hash text, created_at timestamptz,
-                                          version int)",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .execute(&mut *conn)
-    .await?;
-
-    let sources: Vec<(Uuid, &[Source])> = meetings
-        .iter()
-        .map(|m| (m.id, m.input.sources.as_slice()))
-        .collect();
-    let identifiers: Vec<(Uuid, &[Identifier])> = meetings
-        .iter()
-        .map(|m| (m.id, m.input.identifiers.as_slice()))
-        .collect();
-    insert_sources_and_identifiers(conn, &sources, &identifiers).await?;
+            },
+        )?;
+        stage_sources_and_identifiers(
+            &mut batch,
+            new.id,
+            &new.input.sources,
+            &new.input.identifiers,
+        )?;
+    }
 
     let participants: Vec<NewParticipant> = meetings
         .iter()
@@ -139,7 +133,7 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
                 })
         })
         .collect();
-    let written = participants::insert_all(conn, &participants).await?;
+    let written = participants::stage(conn, &mut batch, &participants).await?;
 
     let mut statements = Vec::new();
     let mut first_participant = 0;
@@ -155,13 +149,44 @@ pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -
             });
         }
     }
-    statements::insert_all(conn, &statements).await?;
+    statements::stage(conn, &mut batch, &statements).await?;
 
     let agreements: Vec<(Uuid, &AgreementInput)> = meetings
         .iter()
         .flat_map(|m| m.input.agreements.iter().map(move |a| (m.id, a)))
         .collect();
-    agreements::insert_all(conn, &agreements, agreements::Sent::InDocuments).await?;
+    let ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
+    let staged = agreements::stage(
+        conn,
+        &mut batch,
+        &agreements,
+        agreements::Sent::InDocuments,
+        &ids,
+    )
+    .await?;
+
+    if let Some(author) = created_by {
+        #[derive(Serialize)]
+        struct Created {
+            n: usize,
+            action: &'static str,
+            meeting_id: Uuid,
+        }
+        for (n, id) in ids.iter().enumerate() {
+            Batch::stage(
+                &mut batch.changes,
+                Created {
+                    n,
+                    action: "create",
+                    meeting_id: *id,
+                },
+            )?;
+        }
+        batch.api_key_id = author.key_id;
+        batch.request_id = author.request_id;
+    }
+    batch.write(conn).await?;
+    staged.link(conn).await?;
     Ok(())
 }
 
@@ -180,14 +205,20 @@ pub async fn write_sources_and_identifiers(
         .bind(meeting_id)
         .execute(&mut *conn)
         .await?;
-    insert_sources_and_identifiers(conn, &[(meeting_id, sources)], &[(meeting_id, identifiers)])
-        .await
+    if sources.is_empty() && identifiers.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::default();
+    stage_sources_and_identifiers(&mut batch, meeting_id, sources, identifiers)?;
+    batch.write(conn).await
 }
 
-async fn insert_sources_and_identifiers(
-    conn: &mut PgConnection,
-    sources: &[(Uuid, &[Source])],
-    identifiers: &[(Uuid, &[Identifier])],
+/// Stages meeting `meeting_id`'s sources and identifiers, in their order.
+fn stage_sources_and_identifiers(
+    batch: &mut Batch<'_>,
+    meeting_id: Uuid,
+    sources: &[Source],
+    identifiers: &[Identifier],
 ) -> ApiResult<()> {
     #[derive(Serialize)]
     struct SourceRow<'a> {
@@ -204,54 +235,27 @@ async fn insert_sources_and_identifiers(
         scheme: &'a str,
         value: &'a str,
     }
-    let source_rows: Vec<SourceRow> = sources
-        .iter()
-        .flat_map(|(meeting_id, sources)| {
-            sources
-                .iter()
-                .enumerate()
-                .map(|(position, source)| SourceRow {
-                    id: Uuid::now_v7(),
-                    meeting_id: *meeting_id,
-                    position,
-                    source,
-                })
-        })
-        .collect();
-    if !source_rows.is_empty() {
-        sqlx::query(
-            "INSERT INTO sources (id, meeting_id, url, title, publisher, published_on, position)
-             SELECT r.id, r.meeting_id, r.url, r.title, r.publisher, r.published_on, r.position
-             FROM jsonb_to_recordset($1) AS r(id uuid, meeting_id uuid, url text, title text, publisher text,
-                                              published_on date, position int)",
-        )
-        .bind(sqlx::types::Json(&source_rows))
-        .execute(&mut *conn)
-        .await?;
+    for (position, source) in sources.iter().enumerate() {
+        Batch::stage(
+            &mut batch.sources,
+            SourceRow {
+                id: Uuid::now_v7(),
+                meeting_id,
+                position,
+                source,
+            },
+        )?;
     }
-    let identifier_rows: Vec<IdentifierRow> = identifiers
-        .iter()
-        .flat_map(|(meeting_id, identifiers)| {
-            identifiers
-                .iter()
-                .enumerate()
-                .map(|(position, identifier)| IdentifierRow {
-                    meeting_id: *meeting_id,
-                    position,
-                    scheme: identifier.scheme.trim(),
-                    value: identifier.value.trim(),
-                })
-        })
-        .collect();
-    if !identifier_rows.is_empty() {
-        sqlx::query(
-            "INSERT INTO meeting_identifiers (meeting_id, scheme, value, position)
-             SELECT r.meeting_id, r.scheme, r.value, r.position
-             FROM jsonb_to_recordset($1) AS r(meeting_id uuid, scheme text, value text, position int)",
-        )
-        .bind(sqlx::types::Json(&identifier_rows))
-        .execute(&mut *conn)
-        .await?;
+    for (position, identifier) in identifiers.iter().enumerate() {
+        Batch::stage(
+            &mut batch.identifiers,
+            IdentifierRow {
+                meeting_id,
+                position,
+                scheme: identifier.scheme.trim(),
+                value: identifier.value.trim(),
+            },
+        )?;
     }
     Ok(())
 }

@@ -9,14 +9,7 @@ use uuid::Uuid;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::participant::ParticipantInput;
 use crate::domain::vocabulary::{Checks, Side, field_path};
-use crate::store::items;
-
-/// A participant just written: what statements need to name their speaker.
-#[derive(Debug, Clone, Copy)]
-pub struct Written {
-    pub id: Uuid,
-    pub person_id: Option<Uuid>,
-}
+use crate::store::items::Batch;
 
 /// Fails with a 422 naming each `person_id` that is not a known person.
 pub async fn require_people(conn: &mut PgConnection, wanted: &[(String, Uuid)]) -> ApiResult<()> {
@@ -44,12 +37,30 @@ pub struct NewParticipant<'a> {
     pub field: String,
 }
 
-/// The person each participant names: the given id, or the person found or created
-/// for its name and country.
-async fn resolve_people(
+/// Who each participant names, as far as the service can tell before writing: the
+/// person given by id or found by Wikidata id, or the name (and country) the database
+/// finds or creates a person for.
+struct People<'a> {
+    known: Vec<Option<Uuid>>,
+    /// Each distinct name and country once, with the id a new person would take.
+    named: Vec<Named<'a>>,
+    /// For each participant, its name's place in `named`.
+    by_name: Vec<Option<usize>>,
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    idx: usize,
+    new_id: Uuid,
+    name: &'a str,
+    country: Option<&'static str>,
+}
+
+/// Checks the people participants give by id and finds those they give by Wikidata id.
+async fn identify<'a>(
     conn: &mut PgConnection,
-    new: &[NewParticipant<'_>],
-) -> ApiResult<Vec<Option<Uuid>>> {
+    new: &[NewParticipant<'a>],
+) -> ApiResult<People<'a>> {
     let by_id: Vec<(String, Uuid)> = new
         .iter()
         .filter_map(|p| {
@@ -60,7 +71,7 @@ async fn resolve_people(
         .collect();
     require_people(conn, &by_id).await?;
 
-    let mut people: Vec<Option<Uuid>> = new.iter().map(|p| p.input.person_id).collect();
+    let mut known: Vec<Option<Uuid>> = new.iter().map(|p| p.input.person_id).collect();
     // People named by Wikidata id first, in the order of their ids (the order their
     // locks are taken in).
     let mut by_qid: Vec<usize> = (0..new.len())
@@ -74,10 +85,10 @@ async fn resolve_people(
             continue;
         };
         let country = input.country.map(|c| c.as_str());
-        people[i] =
+        known[i] =
             crate::store::people::resolve_wikidata(conn, qid, input.name.as_deref(), country)
                 .await?;
-        if people[i].is_none() {
+        if known[i].is_none() {
             checks.fail(
                 field_path(&new[i].field, "wikidata"),
                 format!("no person has the Wikidata id {qid}; give their `name` too to add them"),
@@ -87,27 +98,25 @@ async fn resolve_people(
     checks.finish()?;
 
     // Each distinct name and country is resolved once.
-    let named: BTreeSet<(&str, Option<&'static str>)> = new
+    let name_of = |p: &NewParticipant<'a>| -> Option<(&'a str, Option<&'static str>)> {
+        let input: &'a ParticipantInput = p.input;
+        if input.wikidata.is_some() {
+            return None;
+        }
+        Some((input.name.as_deref()?, input.country.map(|c| c.as_str())))
+    };
+    let distinct: BTreeSet<(&'a str, Option<&'static str>)> =
+        new.iter().filter_map(name_of).collect();
+    let place: HashMap<(&str, Option<&str>), usize> = distinct
         .iter()
-        .filter(|p| p.input.wikidata.is_none())
-        .filter_map(|p| {
-            Some((
-                p.input.name.as_deref()?,
-                p.input.country.map(|c| c.as_str()),
-            ))
-        })
+        .enumerate()
+        .map(|(idx, key)| (*key, idx))
         .collect();
-    if named.is_empty() {
-        return Ok(people);
-    }
-    #[derive(Serialize)]
-    struct Named<'a> {
-        idx: usize,
-        new_id: Uuid,
-        name: &'a str,
-        country: Option<&'static str>,
-    }
-    let named: Vec<Named> = named
+    let by_name = new
+        .iter()
+        .map(|p| name_of(p).and_then(|key| place.get(&key).copied()))
+        .collect();
+    let named = distinct
         .into_iter()
         .enumerate()
         .map(|(idx, (name, country))| Named {
@@ -117,43 +126,67 @@ async fn resolve_people(
             country,
         })
         .collect();
-    let resolved: Vec<(i32, Uuid)> =
+    Ok(People {
+        known,
+        named,
+        by_name,
+    })
+}
+
+/// The person each participant names: the given id, or the person found or created
+/// for its name and country.
+async fn resolve_people(
+    conn: &mut PgConnection,
+    new: &[NewParticipant<'_>],
+) -> ApiResult<Vec<Option<Uuid>>> {
+    let People {
+        mut known,
+        named,
+        by_name,
+    } = identify(conn, new).await?;
+    if named.is_empty() {
+        return Ok(known);
+    }
+    let resolved: HashMap<i32, Uuid> =
         sqlx::query_as("SELECT idx, person_id FROM resolve_people($1)")
             .bind(sqlx::types::Json(&named))
             .fetch_all(&mut *conn)
-            .await?;
-    let by_name: HashMap<(&str, Option<&str>), Uuid> = resolved
-        .into_iter()
-        .map(|(idx, person)| {
-            let named = &named[idx as usize];
-            ((named.name, named.country), person)
-        })
-        .collect();
-    for (person, p) in people.iter_mut().zip(new) {
-        if let Some(name) = p
-            .input
-            .name
-            .as_deref()
-            .filter(|_| p.input.wikidata.is_none())
-        {
-            *person = by_name
-                .get(&(name, p.input.country.map(|c| c.as_str())))
+            .await?
+            .into_iter()
+            .collect();
+    for (person, place) in known.iter_mut().zip(by_name) {
+        if let Some(place) = place {
+            *person = i32::try_from(place)
+                .ok()
+                .and_then(|idx| resolved.get(&idx))
                 .copied();
         }
     }
-    Ok(people)
+    Ok(known)
 }
 
-/// Writes participants after any their meetings already have, in the caller's
-/// transaction, in one round trip for the rows plus one for the people.
-pub async fn insert_all(
+/// Stages participants to write after any their meetings already have, their people
+/// found or created by the same call; returns their ids.
+pub async fn stage(
     conn: &mut PgConnection,
+    batch: &mut Batch<'_>,
     new: &[NewParticipant<'_>],
-) -> ApiResult<Vec<Written>> {
+) -> ApiResult<Vec<Uuid>> {
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let people = resolve_people(conn, new).await?;
+    let people = identify(conn, new).await?;
+    // Names are numbered across the batch: earlier participants' may be staged already.
+    let first = batch.people.len();
+    for named in &people.named {
+        Batch::stage(
+            &mut batch.people,
+            Named {
+                idx: first + named.idx,
+                ..*named
+            },
+        )?;
+    }
 
     #[derive(Serialize)]
     struct Row<'a> {
@@ -161,44 +194,47 @@ pub async fn insert_all(
         meeting_id: Uuid,
         idx: usize,
         person_id: Option<Uuid>,
+        named: Option<usize>,
         organization: Option<&'a str>,
         role: Option<&'a str>,
         country: Option<&'static str>,
         side: Option<&'static str>,
     }
-    let rows: Vec<Row> = new
-        .iter()
-        .zip(&people)
-        .enumerate()
-        .map(|(idx, (p, person_id))| Row {
-            id: Uuid::now_v7(),
-            meeting_id: p.meeting_id,
-            idx,
-            person_id: *person_id,
-            organization: p.input.organization.as_deref(),
-            role: p.input.role.as_deref().map(str::trim),
-            country: p.input.country.map(|c| c.as_str()),
-            side: p.input.side.map(Side::as_str),
-        })
-        .collect();
-    let sql = items::positioned_insert(
-        "participants",
-        "id, meeting_id, person_id, organization, role, country, side",
-        "id uuid, meeting_id uuid, idx int, person_id uuid, organization text, role text, country text, side text",
-        "r.id, r.meeting_id, r.person_id, r.organization, r.role, r.country, r.side",
-        "",
-    );
-    sqlx::query(sql)
-        .bind(sqlx::types::Json(&rows))
-        .execute(&mut *conn)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| Written {
-            id: row.id,
-            person_id: row.person_id,
-        })
-        .collect())
+    let mut ids = Vec::with_capacity(new.len());
+    let first_row = batch.participants.len();
+    for (i, p) in new.iter().enumerate() {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        Batch::stage(
+            &mut batch.participants,
+            Row {
+                id,
+                meeting_id: p.meeting_id,
+                idx: first_row + i,
+                person_id: people.known[i],
+                named: people.by_name[i].map(|place| first + place),
+                organization: p.input.organization.as_deref(),
+                role: p.input.role.as_deref().map(str::trim),
+                country: p.input.country.map(|c| c.as_str()),
+                side: p.input.side.map(Side::as_str),
+            },
+        )?;
+    }
+    Ok(ids)
+}
+
+/// Writes participants after any their meetings already have, in the caller's
+/// transaction, in one round trip (and one more for people given by Wikidata id).
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    new: &[NewParticipant<'_>],
+) -> ApiResult<Vec<Uuid>> {
+    let mut batch = Batch::default();
+    let ids = stage(conn, &mut batch, new).await?;
+    if !ids.is_empty() {
+        batch.write(conn).await?;
+    }
+    Ok(ids)
 }
 
 /// Participant `id`'s meeting, and the participant as an input (what a merge patch

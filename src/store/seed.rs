@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::meeting::MeetingInput;
-use crate::store::history::{self, Action, Actor, Change};
+use crate::store::history::Actor;
 use crate::store::meetings;
 
 /// The sample meeting document, as a client would POST it.
@@ -31,16 +31,9 @@ pub async fn load_if_empty(db: &PgPool) -> anyhow::Result<bool> {
     }
     let meeting: MeetingInput = serde_json::from_str(SAMPLE_MEETING)?;
     let id = Uuid::now_v7();
-    meetings::insert(&mut tx, id, &meeting)
+    meetings::insert(&mut tx, id, &meeting, Actor::default().author())
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
-    history::record(
-        &mut tx,
-        &Actor::default(),
-        Change::meeting(Action::Create, id),
-    )
-    .await
-    .map_err(|error| anyhow::anyhow!("{error}"))?;
     tx.commit().await?;
     Ok(true)
 }

@@ -10,23 +10,27 @@ use crate::domain::country::CountryCode;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::statement::StatementInput;
 use crate::domain::vocabulary::{Checks, FilterDate, Language, StatementKind, Topic, field_path};
-use crate::store::items;
+use crate::store::items::Batch;
 use crate::store::pagination::{self, Limit};
-use crate::store::participants::{Written, require_people};
+use crate::store::participants::require_people;
 use crate::store::people::PersonRef;
 use crate::store::representation;
 
 /// A statement to write under its meeting; `speaker` is the participant that
-/// `speaker_participant` indexes, already written; `field` names it in errors.
+/// `speaker_participant` indexes, staged or written already; `field` names it in errors.
 pub struct NewStatement<'a> {
     pub meeting_id: Uuid,
     pub input: &'a StatementInput,
-    pub speaker: Option<Written>,
+    pub speaker: Option<Uuid>,
     pub field: String,
 }
 
-/// Writes statements after any their meetings already have, in the caller's transaction.
-pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> ApiResult<Vec<Uuid>> {
+/// Stages statements to write after any their meetings already have; returns their ids.
+pub async fn stage(
+    conn: &mut PgConnection,
+    batch: &mut Batch<'_>,
+    new: &[NewStatement<'_>],
+) -> ApiResult<Vec<Uuid>> {
     if new.is_empty() {
         return Ok(Vec::new());
     }
@@ -48,6 +52,8 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
         idx: usize,
         participant_id: Option<Uuid>,
         person_id: Option<Uuid>,
+        /// Whether `participant_id` is the speaker's: their person comes first.
+        speaker: bool,
         speaker_name: Option<&'a str>,
         text: &'a str,
         kind: &'static str,
@@ -58,18 +64,22 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
         source_publisher: Option<&'a str>,
         source_published_on: Option<NaiveDate>,
     }
-    let rows: Vec<Row> = new
-        .iter()
-        .enumerate()
-        .map(|(idx, new)| {
-            let s = new.input;
-            let source = s.source.as_ref();
+    let first = batch.statements.len();
+    let mut ids = Vec::with_capacity(new.len());
+    for (i, new) in new.iter().enumerate() {
+        let s = new.input;
+        let source = s.source.as_ref();
+        let id = Uuid::now_v7();
+        ids.push(id);
+        Batch::stage(
+            &mut batch.statements,
             Row {
-                id: Uuid::now_v7(),
+                id,
                 meeting_id: new.meeting_id,
-                idx,
-                participant_id: new.speaker.map(|p| p.id).or(s.participant_id),
-                person_id: new.speaker.and_then(|p| p.person_id).or(s.person_id),
+                idx: first + i,
+                participant_id: new.speaker.or(s.participant_id),
+                person_id: s.person_id,
+                speaker: new.speaker.is_some(),
                 speaker_name: s.speaker_name.as_deref(),
                 text: &s.text,
                 kind: s.kind.unwrap_or(StatementKind::Quote).as_str(),
@@ -79,27 +89,8 @@ pub async fn insert_all(conn: &mut PgConnection, new: &[NewStatement<'_>]) -> Ap
                 source_title: source.and_then(|s| s.title.as_deref()),
                 source_publisher: source.and_then(|s| s.publisher.as_deref()),
                 source_published_on: source.and_then(|s| s.published_on),
-            }
-        })
-        .collect();
-    let sql = items::positioned_insert(
-        "statements",
-        "id, meeting_id, participant_id, person_id, speaker_name, text, kind, language, topics, \
-         source_url, source_title, source_publisher, source_published_on",
-        "id uuid, meeting_id uuid, idx int, participant_id uuid, person_id uuid, speaker_name text, \
-         text text, kind text, language text, topics text[], source_url text, source_title text, \
-         source_publisher text, source_published_on date",
-        "r.id, r.meeting_id, r.participant_id, coalesce(r.person_id, p.person_id), r.speaker_name, r.text, \
-         r.kind, r.language, r.topics, r.source_url, r.source_title, r.source_publisher, r.source_published_on",
-        "LEFT JOIN participants p ON p.id = r.participant_id",
-    );
-    sqlx::query(sql)
-        .bind(sqlx::types::Json(&rows))
-        .execute(&mut *conn)
-        .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    if rows.iter().any(|row| row.speaker_name.is_some()) {
-        link_speakers_by_name(conn, &ids).await?;
+            },
+        )?;
     }
     Ok(ids)
 }
@@ -116,26 +107,10 @@ pub async fn insert_one(
         speaker: None,
         field: String::new(),
     };
-    Ok(insert_all(conn, std::slice::from_ref(&new)).await?[0])
-}
-
-/// A speaker given only by name is linked to the meeting's participant of that name.
-async fn link_speakers_by_name(conn: &mut PgConnection, ids: &[Uuid]) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE statements s SET participant_id = match.participant_id, person_id = match.person_id
-         FROM (SELECT DISTINCT ON (s2.id) s2.id AS statement_id, p.id AS participant_id, p.person_id
-               FROM statements s2
-               JOIN participants p ON p.meeting_id = s2.meeting_id
-               JOIN people pe ON pe.id = p.person_id
-               WHERE s2.id = ANY($1) AND s2.speaker_name IS NOT NULL
-                 AND person_names(pe.name, pe.aliases) @> ARRAY[fold(s2.speaker_name)]
-               ORDER BY s2.id, p.position) match
-         WHERE s.id = match.statement_id AND s.participant_id IS NULL AND s.person_id IS NULL",
-    )
-    .bind(ids)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let mut batch = Batch::default();
+    let id = stage(conn, &mut batch, std::slice::from_ref(&new)).await?[0];
+    batch.write(conn).await?;
+    Ok(id)
 }
 
 /// Fails with a 422 for each `participant_id` that is not a participant of its meeting.

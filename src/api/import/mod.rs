@@ -1,7 +1,7 @@
 //! Importing NDJSON, one record per line, from a file or an HTTP body: meeting
 //! documents, or people with their roles (`people`).
 //!
-//! Lines are written in batches: meetings with one statement per table for a whole
+//! Lines are written in batches: meetings with one call of `write_items` for a whole
 //! batch, people one after another in the batch's transaction. When a batch fails, it
 //! is written again one line at a time, each under a savepoint, so a bad line is
 //! reported and never loses the good ones.
@@ -505,7 +505,7 @@ async fn write_meetings(
     if !replaced.is_empty() {
         meetings::delete_many(conn, &replaced).await?;
     }
-    meetings::insert_many(conn, &writes).await?;
+    meetings::insert_many(conn, &writes, None).await?;
     crate::store::agreements::restore(conn, references).await?;
     let created: Vec<Uuid> = writes
         .iter()

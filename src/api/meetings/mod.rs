@@ -40,8 +40,7 @@ async fn create(
     meeting.check()?;
     let mut tx = state.db.begin().await?;
     let id = meetings::free_ids(&mut tx, &[meeting.id]).await?[0];
-    meetings::insert(&mut tx, id, &meeting).await?;
-    history::record(&mut tx, &actor, Change::meeting(Action::Create, id)).await?;
+    meetings::insert(&mut tx, id, &meeting, actor.author()).await?;
     let (body, stamp) = meetings::fetch(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound("meeting"))?;

@@ -42,7 +42,7 @@ impl Kind for Participants {
             input,
             field: String::new(),
         };
-        Ok(participants::insert_all(conn, std::slice::from_ref(&new)).await?[0].id)
+        Ok(participants::insert_all(conn, std::slice::from_ref(&new)).await?[0])
     }
 }
 

@@ -155,3 +155,70 @@ async fn import_needs_ndjson_and_a_write_key() {
     import(&app, "sideways", body).await.problem(400);
     assert_eq!(app.count("meetings").await, 0);
 }
+
+/// Documents are written 500 to a batch, each batch in one call: a line sees every line
+/// before it written, in its own batch or an earlier one. A later batch updates, finds
+/// unchanged or refuses what an earlier one created; people named throughout are
+/// created once; the kept tables agree with the meetings.
+#[tokio::test]
+async fn each_batch_sees_the_lines_before_it() {
+    let app = TestApp::spawn().await;
+    let mut lines: Vec<String> = (0..1200)
+        .map(|i| doc(&format!("Meeting {i}"), &format!("k{i}")).to_string())
+        .collect();
+    // Line 601 renames line 11's meeting; line 1101 sends the renamed document again.
+    lines[600] = doc("Meeting 10, renamed", "k10").to_string();
+    lines[1100] = lines[600].clone();
+    let upserted = import(&app, "upsert", ndjson(&lines)).await;
+    assert_eq!(
+        upserted.ok(200)["totals"],
+        json!({"lines": 1200, "created": 1198, "updated": 1, "unchanged": 1, "failed": 0})
+    );
+    let items = upserted.json["items"].as_array().unwrap();
+    let numbers: Vec<u64> = items.iter().map(|i| i["line"].as_u64().unwrap()).collect();
+    assert_eq!(
+        numbers,
+        (1..=1200).collect::<Vec<u64>>(),
+        "results in line order"
+    );
+    assert_eq!(items[600]["status"], "updated");
+    assert_eq!(items[600]["id"], items[10]["id"]);
+    assert_eq!(items[1100]["status"], "unchanged");
+    let renamed = app
+        .get(&format!(
+            "/v1/meetings/{}",
+            items[10]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(renamed.ok(200)["title"], "Meeting 10, renamed");
+    let leaders: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE name LIKE 'Leader %'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        leaders, 2,
+        "each person once, whichever batch named them first"
+    );
+    assert_eq!(crate::common::derived_drift(&app.db).await, (0, 0, 0, 0, 0));
+
+    // In insert mode a later batch's line with an earlier batch's identifier is refused,
+    // and the rest of its batch written.
+    let mut again: Vec<String> = (0..700)
+        .map(|i| doc(&format!("Other {i}"), &format!("o{i}")).to_string())
+        .collect();
+    again[650] = doc("Other 5, again", "o5").to_string();
+    let inserted = import(&app, "insert", ndjson(&again)).await;
+    assert_eq!(
+        inserted.ok(200)["totals"],
+        json!({"lines": 700, "created": 699, "updated": 0, "unchanged": 0, "failed": 1})
+    );
+    let refused = &inserted.json["items"][650];
+    assert_eq!(refused["line"], 651);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{refused}"
+    );
+}
