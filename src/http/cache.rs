@@ -357,6 +357,13 @@ pub async fn answer(State(state): State<AppState>, request: Request, next: Next)
             tag
         }
     };
+    // Kept in an allocation of its own size: the rendered body's may be up to twice as
+    // large (a buffer grown by doubling), and the cache weighs what the answer holds.
+    let body = if cache.is_some() {
+        Bytes::copy_from_slice(&body)
+    } else {
+        body
+    };
     let answer = Answer {
         headers,
         body,
