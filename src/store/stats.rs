@@ -98,17 +98,28 @@ pub async fn kept_meeting_counts(db: &PgPool, grouping: Grouping) -> ApiResult<S
     Ok(format!("{{\"items\":{items}}}"))
 }
 
-/// Folds the rows of the kept counts into one per key; returns the rows it folded.
-/// Folding twice at once is safe: each row is taken by one of them.
+/// Folds the rows of the kept counts into one per key, taking only the keys with more
+/// than one; returns the rows it folded. Folding twice at once is safe: each row is
+/// taken by one of them. What it folded away is then vacuumed: the table is small and
+/// read whole by every count, and left to autovacuum its index filled with the dead
+/// entries of every fold (26,557 for 66 live years at 1,000,000 meetings: 6.5 ms a
+/// count where 0.3 ms will do).
 pub async fn compact(db: &PgPool) -> sqlx::Result<u64> {
     let folded: i64 = sqlx::query_scalar(
-        "WITH taken AS (DELETE FROM meeting_counts RETURNING dimension, key, n),
+        "WITH many AS (SELECT dimension, key FROM meeting_counts GROUP BY 1, 2 HAVING count(*) > 1),
+              taken AS (DELETE FROM meeting_counts c USING many
+                         WHERE c.dimension = many.dimension AND c.key = many.key
+                        RETURNING c.dimension, c.key, c.n),
               kept AS (INSERT INTO meeting_counts (dimension, key, n)
                        SELECT dimension, key, sum(n) FROM taken GROUP BY 1, 2 HAVING sum(n) <> 0)
          SELECT count(*) FROM taken",
     )
     .fetch_one(db)
     .await?;
+    if folded > 0 {
+        // Outside a transaction, as VACUUM must be (the simple protocol, one statement).
+        sqlx::raw_sql("VACUUM meeting_counts").execute(db).await?;
+    }
     Ok(u64::try_from(folded).unwrap_or_default())
 }
 
