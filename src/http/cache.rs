@@ -23,8 +23,8 @@
 //! - **Conditional requests.** `If-None-Match` naming an answer's tag is answered 304,
 //!   from memory when the answer is kept.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -75,8 +75,6 @@ pub struct Cache {
     generation: AtomicU64,
     /// Counts the documents dropped, so that one rendered meanwhile is not kept.
     dropped: AtomicU64,
-    /// Held while an answer is checked and kept, and while documents are dropped.
-    keeping: Mutex<()>,
     /// Whether the listening connection is up; while it is not, the cache is passed over.
     listening: AtomicBool,
     /// How many times it has started listening.
@@ -111,7 +109,6 @@ impl Cache {
             max_answer: MAX_ANSWER_BYTES.min(bytes / 16),
             generation: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
-            keeping: Mutex::new(()),
             listening: AtomicBool::new(false),
             listens: AtomicU64::new(0),
             instance: Uuid::now_v7().simple().to_string(),
@@ -153,17 +150,20 @@ impl Cache {
         }
     }
 
+    /// Keeps `answer`, unless what it was rendered from moved meanwhile. With no lock:
+    /// the answer is put first and checked after. A change counted before the check
+    /// makes the check take it out again; one counted after it drops it itself, since
+    /// every change counts first and drops after (`apply`, `flush`).
     fn keep(&self, key: String, kind: &Kind, marker: u64, answer: Answer) {
-        let _keeping = self.keeping.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.is_listening() && self.marker(kind) == marker {
-            self.answers.insert(key, Arc::new(answer));
+        self.answers.insert(key.clone(), Arc::new(answer));
+        if !self.is_listening() || self.marker(kind) != marker {
+            self.answers.invalidate(&key);
         }
     }
 
     fn apply(&self, change: &Change) {
         match change {
             Change::Meeting(id) => {
-                let _keeping = self.keeping.lock().unwrap_or_else(PoisonError::into_inner);
                 self.dropped.fetch_add(1, Ordering::AcqRel);
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 self.answers.invalidate(&document_key(*id));
@@ -192,7 +192,6 @@ impl Cache {
 
     /// Drops every answer kept.
     fn flush(&self) {
-        let _keeping = self.keeping.lock().unwrap_or_else(PoisonError::into_inner);
         self.dropped.fetch_add(1, Ordering::AcqRel);
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.answers.invalidate_all();
