@@ -174,6 +174,12 @@ impl crate::store::pagination::Listed for StatementFilters {
 /// How many of the newest matching statements a search ranks.
 pub const SEARCH_CANDIDATES: i64 = 1000;
 
+/// Up to how many matches a search collects through the text index before it walks the
+/// statements newest first instead. Collecting costs a visit per match; walking costs a
+/// look at every statement until [`SEARCH_CANDIDATES`] match, which is cheap only for
+/// common words. At 1,000,000 meetings the two meet near this bound.
+pub const SEARCH_COLLECTED: i64 = 20_000;
+
 /// Where the last page ended: by rank when searching, by meeting date otherwise.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -204,15 +210,38 @@ impl StatementFilters {
 
     /// Best match first among the newest [`SEARCH_CANDIDATES`] matches (every match,
     /// when there are no more): a query that matches half the corpus ranks a bounded
-    /// set rather than reading every match. The candidates are ranked and cut to a page
-    /// on the statements alone; only the page's rows are then joined to their meetings.
+    /// set rather than reading every match. The newest matches are found one of two
+    /// ways, chosen by the query's own matches rather than the planner's estimate: up to
+    /// [`SEARCH_COLLECTED`] matches are collected through the text index and the newest
+    /// taken; past that, the words are common and the statements are walked newest
+    /// first until enough match. The candidates are ranked and cut to a page on the
+    /// statements alone; only the page's rows are then joined to their meetings.
     fn push_search_page(
         &self,
         sql: &mut QueryBuilder<Postgres>,
         q: &crate::store::search::Query,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push("SELECT ")
+        sql.push(
+            "WITH collected AS MATERIALIZED (SELECT s.id FROM statements s WHERE s.search @@ ",
+        );
+        q.push_tsquery(sql);
+        self.push_conditions(sql, false);
+        sql.push(" LIMIT ")
+            .push_bind(SEARCH_COLLECTED + 1)
+            .push("), candidates AS ((SELECT s.id, s.search FROM (SELECT c.id FROM collected c WHERE (SELECT count(*) FROM collected) <= ")
+            .push_bind(SEARCH_COLLECTED)
+            .push(" ORDER BY c.id DESC LIMIT ")
+            .push_bind(SEARCH_CANDIDATES)
+            .push(") newest JOIN statements s ON s.id = newest.id) UNION ALL (SELECT s.id, s.search FROM statements s WHERE (SELECT count(*) FROM collected) > ")
+            .push_bind(SEARCH_COLLECTED)
+            .push(" AND s.search @@ ");
+        q.push_tsquery(sql);
+        self.push_conditions(sql, false);
+        sql.push(" ORDER BY s.id DESC LIMIT ")
+            .push_bind(SEARCH_CANDIDATES)
+            .push("))");
+        sql.push(" SELECT ")
             .push(representation::STATEMENT_ITEM_OPEN)
             .push(", 'headline', ts_headline('folded', s.text, ");
         q.push_tsquery(sql);
@@ -222,12 +251,7 @@ impl StatementFilters {
              FROM (SELECT c.id, ts_rank(c.search, ",
         );
         q.push_tsquery(sql);
-        sql.push(") AS rank FROM (SELECT s.id, s.search FROM statements s WHERE s.search @@ ");
-        q.push_tsquery(sql);
-        self.push_conditions(sql, false);
-        sql.push(" ORDER BY s.id DESC LIMIT ")
-            .push_bind(SEARCH_CANDIDATES)
-            .push(") c");
+        sql.push(") AS rank FROM candidates c");
         match after {
             Some(StatementKey::Ranked(rank, id)) => {
                 sql.push(" WHERE (ts_rank(c.search, ");

@@ -106,6 +106,93 @@ async fn paging_visits_every_meeting_once_in_order() {
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 23);
 }
 
+/// Every id a search lists, page by page, with its rank.
+async fn searched(app: &TestApp, q: &str) -> Vec<(String, f64)> {
+    let mut found = Vec::new();
+    let mut uri = format!("/v1/statements?q={q}&limit=500");
+    loop {
+        let page = app.get(&uri).await;
+        let body = page.ok(200);
+        for item in body["items"].as_array().unwrap() {
+            found.push((
+                item["id"].as_str().unwrap().to_owned(),
+                item["rank"].as_f64().unwrap(),
+            ));
+        }
+        match body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/v1/statements?q={q}&limit=500&cursor={cursor}"),
+            None => return found,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_search_ranks_the_newest_thousand_matches_however_common_its_words() {
+    let app = TestApp::spawn().await;
+    let doc = app.create_meeting(&seed_meeting()).await;
+    let meeting_id: uuid::Uuid = doc["id"].as_str().unwrap().parse().unwrap();
+    // More statements match the common word than a search collects through the index
+    // (it walks them newest first instead); 1,500 of them hold a rare word too, which
+    // is collected. Each word is repeated up to four times, so ranks differ.
+    const STATEMENTS: usize = 21_000;
+    let ids: Vec<uuid::Uuid> = (0..STATEMENTS).map(|_| uuid::Uuid::now_v7()).collect();
+    let texts: Vec<String> = (0..STATEMENTS)
+        .map(|i| {
+            let common = "lorem ".repeat(1 + i % 4);
+            let rare = if i % 14 == 0 {
+                "zircon ".repeat(1 + i % 3)
+            } else {
+                String::new()
+            };
+            format!("{common}{rare}filler {i}")
+        })
+        .collect();
+    let positions: Vec<i32> = (0..STATEMENTS).map(|i| i as i32 + 100).collect();
+    sqlx::query(
+        "INSERT INTO statements (id, meeting_id, text, language, position)
+         SELECT id, $1, text, 'en', position FROM unnest($2::uuid[], $3::text[], $4::int[]) AS t(id, text, position)",
+    )
+    .bind(meeting_id)
+    .bind(&ids)
+    .bind(&texts)
+    .bind(&positions)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE statements")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    for (q, matching) in [
+        ("lorem", (0..STATEMENTS).collect::<Vec<_>>()),
+        ("zircon", (0..STATEMENTS).filter(|i| i % 14 == 0).collect()),
+    ] {
+        let found = searched(&app, q).await;
+        assert_eq!(
+            found.len(),
+            1000,
+            "{q}: the newest 1,000 matches are ranked"
+        );
+        let newest: HashSet<String> = matching
+            .iter()
+            .rev()
+            .take(1000)
+            .map(|&i| ids[i].to_string())
+            .collect();
+        let listed: HashSet<String> = found.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(
+            listed, newest,
+            "{q}: exactly the newest 1,000 matches, each once"
+        );
+        assert!(
+            found.windows(2).all(|pair| pair[0].1 >= pair[1].1),
+            "{q}: best match first across pages"
+        );
+        assert!(found[0].1 > found[999].1, "{q}: ranks differ");
+    }
+}
+
 #[tokio::test]
 async fn statements_are_searched_and_filtered() {
     let app = TestApp::spawn().await;
