@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
@@ -46,12 +46,17 @@ use crate::store::notifications::{self, Change};
 /// The largest answer kept, in bytes (a sixteenth of the cache when that is less).
 const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
+/// What one kept answer takes beyond its key, headers, body and tag: the cache's own
+/// entry (its node in the eviction orders, its frequency) and the shared answer.
+const ENTRY_BYTES: usize = 384;
+
 /// How long a write waits to hear its own sync before it drops everything instead.
 const SYNC_WAIT: Duration = Duration::from_secs(2);
 
-/// One rendered answer.
+/// One rendered answer: its headers as a slice of their own size (a `HeaderMap` holds
+/// a table and spare room, several times what a few headers take).
 struct Answer {
-    headers: HeaderMap,
+    headers: Box<[(HeaderName, HeaderValue)]>,
     body: Bytes,
     tag: String,
     /// The generation it holds for; `None` for a meeting's document, which is dropped
@@ -98,9 +103,9 @@ impl Cache {
                 let headers: usize = answer
                     .headers
                     .iter()
-                    .map(|(name, value)| name.as_str().len() + value.len() + 32)
+                    .map(|(name, value)| name.as_str().len() + value.len() + 64)
                     .sum();
-                let size = key.len() + headers + answer.body.len() + answer.tag.len() + 128;
+                let size = key.len() + headers + answer.body.len() + answer.tag.len() + ENTRY_BYTES;
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
             .build();
@@ -364,7 +369,10 @@ pub async fn answer(State(state): State<AppState>, request: Request, next: Next)
         body
     };
     let answer = Answer {
-        headers,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
         body,
         tag,
         generation: match kind {
@@ -389,7 +397,11 @@ fn respond(request: &HeaderMap, answer: &Answer) -> Response {
         return unchanged;
     }
     let mut response = Response::new(Body::from(answer.body.clone()));
-    *response.headers_mut() = answer.headers.clone();
+    let headers = response.headers_mut();
+    headers.reserve(answer.headers.len());
+    for (name, value) in &answer.headers {
+        headers.append(name.clone(), value.clone());
+    }
     response
 }
 
