@@ -156,12 +156,17 @@ impl Cache {
     }
 
     /// Keeps `answer`, unless what it was rendered from moved meanwhile. With no lock:
-    /// the answer is put first and checked after. A change counted before the check
-    /// makes the check take it out again; one counted after it drops it itself, since
-    /// every change counts first and drops after (`apply`, `flush`).
+    /// checked (a change counted while it rendered: not kept), put, and checked again. A
+    /// change counted before the second check makes it take the answer out again; one
+    /// counted after drops it itself, since every change counts first and drops after
+    /// (`apply`, `flush`).
     fn keep(&self, key: String, kind: &Kind, marker: u64, answer: Answer) {
+        let moved = || !self.is_listening() || self.marker(kind) != marker;
+        if moved() {
+            return;
+        }
         self.answers.insert(key.clone(), Arc::new(answer));
-        if !self.is_listening() || self.marker(kind) != marker {
+        if moved() {
             self.answers.invalidate(&key);
         }
     }
