@@ -12,4 +12,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     done
     chmod 0700 "$PGDATA"
 fi
-exec postgres
+exec postgres -c shared_buffers="${PG_SHARED_BUFFERS:-2GB}"
