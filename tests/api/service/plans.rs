@@ -478,3 +478,26 @@ async fn derived_tables_match_what_they_derive_from(app: &TestApp) {
     .unwrap();
     assert_eq!(triggers_off, 0);
 }
+
+/// Every search reads a GIN index's whole pending list of entries not yet merged: each
+/// GIN index keeps it to a few pages, or has none.
+#[tokio::test]
+async fn no_gin_index_lets_its_pending_list_grow() {
+    let app = TestApp::spawn().await;
+    let unbounded: Vec<String> = sqlx::query_scalar(
+        "SELECT index.relname::text FROM pg_index i
+           JOIN pg_class index ON index.oid = i.indexrelid
+           JOIN pg_am am ON am.oid = index.relam
+           JOIN pg_namespace ns ON ns.oid = index.relnamespace
+          WHERE am.amname = 'gin' AND ns.nspname = current_schema()
+            AND NOT coalesce(index.reloptions && ARRAY['gin_pending_list_limit=64', 'fastupdate=off'], false)
+          ORDER BY 1",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        unbounded.is_empty(),
+        "GIN indexes with a pending list of up to 4 MB: {unbounded:?}"
+    );
+}
