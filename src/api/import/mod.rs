@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::io;
 
 use bytes::{Bytes, BytesMut};
+use futures::future::Either;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -304,11 +305,21 @@ where
         anyhow::Ok(totals)
     };
     // Both run on this task: parsing goes on whenever the writer waits for PostgreSQL.
-    let (stopped, totals) = tokio::join!(read, write);
-    Ok(Report {
-        totals: totals?,
-        stopped,
-    })
+    // A writer that fails ends the import at once, however long the body has to go.
+    match futures::future::select(std::pin::pin!(read), std::pin::pin!(write)).await {
+        Either::Left((stopped, write)) => Ok(Report {
+            totals: write.await?,
+            stopped,
+        }),
+        // The writer ran out of batches: the reader has returned already.
+        Either::Right((totals, read)) => {
+            let totals = totals?;
+            Ok(Report {
+                totals,
+                stopped: read.await,
+            })
+        }
+    }
 }
 
 /// Consecutive lines, read and parsed: the documents to write as one batch, and the
