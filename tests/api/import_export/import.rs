@@ -3,6 +3,7 @@
 
 use crate::common::{TestApp, meeting};
 use axum::http::Method;
+use chancery::api::import::BATCH;
 use serde_json::{Value, json};
 
 fn doc(title: &str, key: &str) -> Value {
@@ -156,34 +157,37 @@ async fn import_needs_ndjson_and_a_write_key() {
     assert_eq!(app.count("meetings").await, 0);
 }
 
-/// Documents are written 500 to a batch, each batch in one call: a line sees every line
-/// before it written, in its own batch or an earlier one. A later batch updates, finds
-/// unchanged or refuses what an earlier one created; people named throughout are
+/// Documents are written `BATCH` to a batch, each batch in one call: a line sees every
+/// line before it written, in its own batch or an earlier one. A later batch updates,
+/// finds unchanged or refuses what an earlier one created; people named throughout are
 /// created once; the kept tables agree with the meetings.
 #[tokio::test]
 async fn each_batch_sees_the_lines_before_it() {
     let app = TestApp::spawn().await;
-    let mut lines: Vec<String> = (0..1200)
+    let total = 2 * BATCH + 200;
+    let mut lines: Vec<String> = (0..total)
         .map(|i| doc(&format!("Meeting {i}"), &format!("k{i}")).to_string())
         .collect();
-    // Line 601 renames line 11's meeting; line 1101 sends the renamed document again.
-    lines[600] = doc("Meeting 10, renamed", "k10").to_string();
-    lines[1100] = lines[600].clone();
+    // A line of the second batch renames line 11's meeting; one of the third sends the
+    // renamed document again.
+    let (renamed, again) = (BATCH + 100, 2 * BATCH + 100);
+    lines[renamed] = doc("Meeting 10, renamed", "k10").to_string();
+    lines[again] = lines[renamed].clone();
     let upserted = import(&app, "upsert", ndjson(&lines)).await;
     assert_eq!(
         upserted.ok(200)["totals"],
-        json!({"lines": 1200, "created": 1198, "updated": 1, "unchanged": 1, "failed": 0})
+        json!({"lines": total, "created": total - 2, "updated": 1, "unchanged": 1, "failed": 0})
     );
     let items = upserted.json["items"].as_array().unwrap();
     let numbers: Vec<u64> = items.iter().map(|i| i["line"].as_u64().unwrap()).collect();
     assert_eq!(
         numbers,
-        (1..=1200).collect::<Vec<u64>>(),
+        (1..=total as u64).collect::<Vec<u64>>(),
         "results in line order"
     );
-    assert_eq!(items[600]["status"], "updated");
-    assert_eq!(items[600]["id"], items[10]["id"]);
-    assert_eq!(items[1100]["status"], "unchanged");
+    assert_eq!(items[renamed]["status"], "updated");
+    assert_eq!(items[renamed]["id"], items[10]["id"]);
+    assert_eq!(items[again]["status"], "unchanged");
     let renamed = app
         .get(&format!(
             "/v1/meetings/{}",
@@ -203,17 +207,18 @@ async fn each_batch_sees_the_lines_before_it() {
 
     // In insert mode a later batch's line with an earlier batch's identifier is refused,
     // and the rest of its batch written.
-    let mut again: Vec<String> = (0..700)
+    let total = BATCH + 200;
+    let mut others: Vec<String> = (0..total)
         .map(|i| doc(&format!("Other {i}"), &format!("o{i}")).to_string())
         .collect();
-    again[650] = doc("Other 5, again", "o5").to_string();
-    let inserted = import(&app, "insert", ndjson(&again)).await;
+    others[BATCH + 150] = doc("Other 5, again", "o5").to_string();
+    let inserted = import(&app, "insert", ndjson(&others)).await;
     assert_eq!(
         inserted.ok(200)["totals"],
-        json!({"lines": 700, "created": 699, "updated": 0, "unchanged": 0, "failed": 1})
+        json!({"lines": total, "created": total - 1, "updated": 0, "unchanged": 0, "failed": 1})
     );
-    let refused = &inserted.json["items"][650];
-    assert_eq!(refused["line"], 651);
+    let refused = &inserted.json["items"][BATCH + 150];
+    assert_eq!(refused["line"], BATCH + 151);
     assert!(
         refused["error"]
             .as_str()
@@ -221,4 +226,55 @@ async fn each_batch_sees_the_lines_before_it() {
             .contains("already exists"),
         "{refused}"
     );
+}
+
+/// The next batch is read and parsed while one is written, but batches are still
+/// written one after another: a batch that fails and is written again line by line is
+/// done before any line after it is written, a run of bad lines as long as a batch is
+/// answered in its place, and every result comes back in line order.
+#[tokio::test]
+async fn batches_read_ahead_are_written_in_order() {
+    let app = TestApp::spawn().await;
+    let total = 3 * BATCH + 10;
+    let mut lines: Vec<String> = (0..total)
+        .map(|i| doc(&format!("Meeting {i}"), &format!("k{i}")).to_string())
+        .collect();
+    // Two lines of the first batch name one meeting: the batch fails whole and is
+    // written again line by line, the second of them updating what the first created.
+    lines[5] = doc("Shared, first", "shared").to_string();
+    lines[7] = doc("Shared, second", "shared").to_string();
+    // The first line of the second batch sees both.
+    lines[BATCH] = doc("Shared, third", "shared").to_string();
+    // Then a whole batch of lines that are not documents at all.
+    for line in &mut lines[2 * BATCH..3 * BATCH] {
+        *line = "{not json".to_owned();
+    }
+    // And the last batch sends the third version again.
+    lines[3 * BATCH] = lines[BATCH].clone();
+    let imported = import(&app, "upsert", ndjson(&lines)).await;
+    assert_eq!(
+        imported.ok(200)["totals"],
+        json!({"lines": total, "created": total - BATCH - 3, "updated": 2, "unchanged": 1,
+               "failed": BATCH})
+    );
+    let items = imported.json["items"].as_array().unwrap();
+    let numbers: Vec<u64> = items.iter().map(|i| i["line"].as_u64().unwrap()).collect();
+    assert_eq!(
+        numbers,
+        (1..=total as u64).collect::<Vec<u64>>(),
+        "results in line order"
+    );
+    let shared = &items[5]["id"];
+    assert_eq!(items[5]["status"], "created");
+    for (line, status) in [(7, "updated"), (BATCH, "updated"), (3 * BATCH, "unchanged")] {
+        assert_eq!(items[line]["status"], status, "line {}", line + 1);
+        assert_eq!(&items[line]["id"], shared, "line {}", line + 1);
+    }
+    let meeting = app
+        .get(&format!("/v1/meetings/{}", shared.as_str().unwrap()))
+        .await;
+    assert_eq!(meeting.ok(200)["title"], "Shared, third");
+    assert_eq!(meeting.json["version"], 3);
+    assert_eq!(app.count("meetings").await, (total - BATCH - 3) as i64);
+    assert_eq!(crate::common::derived_drift(&app.db).await, (0, 0, 0, 0, 0));
 }
