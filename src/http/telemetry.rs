@@ -3,7 +3,7 @@
 //! (lookups by result, bytes kept, whether it listens).
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -13,6 +13,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 
 use crate::AppState;
+
+/// How often recorded latencies are drained into their histograms' buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// The process-wide recorder; every app in the process reports to it.
 fn recorder() -> &'static PrometheusHandle {
@@ -32,6 +35,18 @@ fn recorder() -> &'static PrometheusHandle {
         // Another recorder may already be installed (a host program's); ours then
         // still renders what it was given.
         let _ = metrics::set_global_recorder(recorder);
+        // A histogram keeps every value recorded until it is drained into its buckets,
+        // which a scrape does, or this upkeep: with no scrape, each request's latency
+        // stayed in memory (6 MiB for every 340,000 requests).
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
         handle
     })
 }
