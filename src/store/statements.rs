@@ -222,22 +222,25 @@ impl StatementFilters {
         q: &crate::store::search::Query,
         after: Option<StatementKey>,
     ) -> ApiResult<()> {
-        sql.push(
-            "WITH collected AS MATERIALIZED (SELECT s.id FROM statements s WHERE s.search @@ ",
-        );
-        q.push_tsquery(sql);
-        self.push_conditions(sql, false);
+        sql.push("WITH collected AS MATERIALIZED (SELECT s.id FROM statements s WHERE ");
+        self.push_matching(sql, q);
         sql.push(" LIMIT ")
             .push_bind(SEARCH_COLLECTED + 1)
-            .push("), candidates AS ((SELECT s.id, s.search FROM (SELECT c.id FROM collected c WHERE (SELECT count(*) FROM collected) <= ")
+            .push(
+                "), matches AS (SELECT count(*) AS n FROM collected),
+                 candidates AS ((SELECT s.id, s.search FROM (SELECT c.id FROM collected c
+                                  WHERE (SELECT n FROM matches) <= ",
+            )
             .push_bind(SEARCH_COLLECTED)
             .push(" ORDER BY c.id DESC LIMIT ")
             .push_bind(SEARCH_CANDIDATES)
-            .push(") newest JOIN statements s ON s.id = newest.id) UNION ALL (SELECT s.id, s.search FROM statements s WHERE (SELECT count(*) FROM collected) > ")
+            .push(
+                ") newest JOIN statements s ON s.id = newest.id)
+                 UNION ALL (SELECT s.id, s.search FROM statements s WHERE (SELECT n FROM matches) > ",
+            )
             .push_bind(SEARCH_COLLECTED)
-            .push(" AND s.search @@ ");
-        q.push_tsquery(sql);
-        self.push_conditions(sql, false);
+            .push(" AND ");
+        self.push_matching(sql, q);
         sql.push(" ORDER BY s.id DESC LIMIT ")
             .push_bind(SEARCH_CANDIDATES)
             .push("))");
@@ -302,6 +305,13 @@ impl StatementFilters {
         sql.push(" ORDER BY m.date DESC, s.position DESC, s.id DESC LIMIT ")
             .push_bind(self.limit.get() + 1);
         Ok(())
+    }
+
+    /// Pushes what a statement `s` must be to match the search `q` and the filters.
+    fn push_matching(&self, sql: &mut QueryBuilder<Postgres>, q: &crate::store::search::Query) {
+        sql.push("s.search @@ ");
+        q.push_tsquery(sql);
+        self.push_conditions(sql, false);
     }
 
     /// Pushes the filters but `q` on statements `s`; the meeting's date is matched on
