@@ -9,7 +9,8 @@ use axum_client_ip::ClientIpSource;
 use chancery::config::{
     DEFAULT_CACHE_BYTES, DEFAULT_MAX_EXPENSIVE_PER_CLIENT, DEFAULT_MAX_EXPENSIVE_REQUESTS,
     DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_KEY, DEFAULT_SEND_TIMEOUT,
-    DEFAULT_STREAM_LIFETIME, DEFAULT_STREAM_SUBSCRIBERS, ImportLimits, Settings,
+    DEFAULT_STREAM_LIFETIME, DEFAULT_STREAM_SUBSCRIBERS, DEFAULT_WRITE_BATCH, ImportLimits,
+    Settings,
 };
 use chancery::domain::vocabulary::{Collection, Mode, Scope};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -131,6 +132,10 @@ pub struct ServeArgs {
     /// Memory for rendered answers kept between requests, in MiB; 0 turns the cache off.
     #[arg(long, env = "CHANCERY_CACHE_MIB", default_value_t = DEFAULT_CACHE_BYTES / (1024 * 1024))]
     pub cache_mib: u64,
+    /// The most meetings posted at the same moment (`POST /v1/meetings`) written in one
+    /// transaction; 1 writes each alone.
+    #[arg(long, env = "CHANCERY_WRITE_BATCH", default_value_t = DEFAULT_WRITE_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub write_batch: u64,
     /// Subscribers to the change stream (`GET /v1/changes/stream`) at once on this
     /// instance; more are answered 503 with `Retry-After`.
     #[arg(long, env = "CHANCERY_STREAM_SUBSCRIBERS", default_value_t = DEFAULT_STREAM_SUBSCRIBERS as u64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -196,6 +201,7 @@ impl ServeArgs {
                 min_bytes_per_second: self.import_min_bytes_per_second,
             },
             cache_bytes: self.cache_mib.saturating_mul(1024 * 1024),
+            write_batch: usize_setting(self.write_batch),
             stream_subscribers: usize::try_from(self.stream_subscribers).unwrap_or(usize::MAX),
             send_timeout: Duration::from_secs(self.send_timeout),
             stream_lifetime: Duration::from_secs(self.stream_lifetime),

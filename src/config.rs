@@ -45,6 +45,9 @@ pub struct Settings {
     pub imports: ImportLimits,
     /// Memory for rendered answers (`http::cache`), in bytes; 0 turns the cache off.
     pub cache_bytes: u64,
+    /// The most posted meetings written in one transaction (`api::meetings::writer`);
+    /// 1 writes each alone.
+    pub write_batch: usize,
     /// Subscribers to `GET /v1/changes/stream` at once on one instance.
     pub stream_subscribers: usize,
     /// How long one change stream runs before it ends; the client reconnects with
@@ -68,12 +71,17 @@ impl Default for Settings {
             max_expensive_per_client: DEFAULT_MAX_EXPENSIVE_PER_CLIENT,
             imports: ImportLimits::DEFAULT,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            write_batch: DEFAULT_WRITE_BATCH,
             stream_subscribers: DEFAULT_STREAM_SUBSCRIBERS,
             stream_lifetime: DEFAULT_STREAM_LIFETIME,
             send_timeout: DEFAULT_SEND_TIMEOUT,
         }
     }
 }
+
+/// The most posted meetings written in one transaction, by default: past a few dozen a
+/// batch saves little more, and every document in it waits for the slowest.
+pub const DEFAULT_WRITE_BATCH: usize = 32;
 
 /// Subscribers to the change stream at once on one instance, by default.
 pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 256;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub cache: Option<Arc<http::cache::Cache>>,
     /// Subscribers to the change stream.
     pub live: Arc<http::live::Live>,
+    /// Where posted meetings are written, together when they arrive together.
+    pub meetings: api::meetings::writer::Writer,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
         AppState {
             cache,
             live,
+            meetings: api::meetings::writer::Writer::new(db.clone(), settings.write_batch),
             db,
             replica: None,
             rate_limits: RateLimits::new(settings.rate_limit_per_key, settings.rate_limit_per_ip),

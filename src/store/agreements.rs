@@ -42,7 +42,7 @@ impl Staged<'_> {
 /// `staged_meetings`, written by the same batch.
 pub async fn stage<'a>(
     conn: &mut PgConnection,
-    batch: &mut Batch<'_>,
+    batch: &mut Batch,
     new: &[(Uuid, &'a AgreementInput)],
     sent: Sent,
     staged_meetings: &[Uuid],
@@ -213,7 +213,7 @@ fn status_of(input: &AgreementInput) -> AgreementStatus {
 
 /// Stages events, each `(agreement id, event)`, in the order given (which is the order
 /// recorded); returns their ids.
-fn stage_events(batch: &mut Batch<'_>, events: &[(Uuid, &EventInput)]) -> ApiResult<Vec<Uuid>> {
+fn stage_events(batch: &mut Batch, events: &[(Uuid, &EventInput)]) -> ApiResult<Vec<Uuid>> {
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,

@@ -90,7 +90,7 @@ pub struct Author<'a> {
 /// items one endpoint adds to a meeting. Each module stages its own rows; one round
 /// trip writes them all, each table's rows in one statement.
 #[derive(Default, Serialize)]
-pub struct Batch<'a> {
+pub struct Batch {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meetings: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -111,14 +111,12 @@ pub struct Batch<'a> {
     pub events: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub created_events: Vec<serde_json::Value>,
-    /// Changes to record for whole meetings, with the batch's key and request.
+    /// Changes to record for whole meetings, each with its key and request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<serde_json::Value>,
-    pub api_key_id: Option<Uuid>,
-    pub request_id: Option<&'a str>,
 }
 
-impl Batch<'_> {
+impl Batch {
     /// Adds `row` to `rows`, as the JSON object `write_items` reads.
     pub fn stage(rows: &mut Vec<serde_json::Value>, row: impl Serialize) -> ApiResult<()> {
         rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);

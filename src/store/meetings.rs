@@ -27,6 +27,9 @@ pub struct NewMeeting<'a> {
     /// Kept when a document replaces an earlier version of itself.
     pub created_at: Option<DateTime<Utc>>,
     pub version: i32,
+    /// Who its creation is recorded as made by; none records no change (imports
+    /// record theirs themselves).
+    pub created_by: Option<Author<'a>>,
 }
 
 impl<'a> NewMeeting<'a> {
@@ -37,6 +40,7 @@ impl<'a> NewMeeting<'a> {
             hash: None,
             created_at: None,
             version: 1,
+            created_by: None,
         }
     }
 }
@@ -49,17 +53,17 @@ pub async fn insert(
     meeting: &MeetingInput,
     author: Author<'_>,
 ) -> ApiResult<()> {
-    insert_many(conn, &[NewMeeting::new(id, meeting)], Some(author)).await
+    let new = NewMeeting {
+        created_by: Some(author),
+        ..NewMeeting::new(id, meeting)
+    };
+    insert_many(conn, &[new]).await
 }
 
 /// Writes checked documents in the caller's transaction, in one call of `write_items`
-/// (plus a round trip for each kind of reference a document gives by id, when it does);
-/// with `created_by`, records each meeting's creation by that actor too.
-pub async fn insert_many(
-    conn: &mut PgConnection,
-    meetings: &[NewMeeting<'_>],
-    created_by: Option<Author<'_>>,
-) -> ApiResult<()> {
+/// (plus a round trip for each kind of reference a document gives by id, when it does),
+/// and records the creation of each that names who by.
+pub async fn insert_many(conn: &mut PgConnection, meetings: &[NewMeeting<'_>]) -> ApiResult<()> {
     #[derive(Serialize)]
     struct Row<'a> {
         id: Uuid,
@@ -165,25 +169,27 @@ pub async fn insert_many(
     )
     .await?;
 
-    if let Some(author) = created_by {
-        #[derive(Serialize)]
-        struct Created {
-            n: usize,
-            action: &'static str,
-            meeting_id: Uuid,
-        }
-        for (n, id) in ids.iter().enumerate() {
+    #[derive(Serialize)]
+    struct Created<'a> {
+        n: usize,
+        action: &'static str,
+        meeting_id: Uuid,
+        api_key_id: Option<Uuid>,
+        request_id: Option<&'a str>,
+    }
+    for (n, new) in meetings.iter().enumerate() {
+        if let Some(author) = new.created_by {
             Batch::stage(
                 &mut batch.changes,
                 Created {
                     n,
                     action: "create",
-                    meeting_id: *id,
+                    meeting_id: new.id,
+                    api_key_id: author.key_id,
+                    request_id: author.request_id,
                 },
             )?;
         }
-        batch.api_key_id = author.key_id;
-        batch.request_id = author.request_id;
     }
     batch.write(conn).await?;
     staged.link(conn).await?;
@@ -215,7 +221,7 @@ pub async fn write_sources_and_identifiers(
 
 /// Stages meeting `meeting_id`'s sources and identifiers, in their order.
 fn stage_sources_and_identifiers(
-    batch: &mut Batch<'_>,
+    batch: &mut Batch,
     meeting_id: Uuid,
     sources: &[Source],
     identifiers: &[Identifier],

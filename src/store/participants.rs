@@ -169,7 +169,7 @@ async fn resolve_people(
 /// found or created by the same call; returns their ids.
 pub async fn stage(
     conn: &mut PgConnection,
-    batch: &mut Batch<'_>,
+    batch: &mut Batch,
     new: &[NewParticipant<'_>],
 ) -> ApiResult<Vec<Uuid>> {
     if new.is_empty() {

@@ -28,7 +28,7 @@ pub struct NewStatement<'a> {
 /// Stages statements to write after any their meetings already have; returns their ids.
 pub async fn stage(
     conn: &mut PgConnection,
-    batch: &mut Batch<'_>,
+    batch: &mut Batch,
     new: &[NewStatement<'_>],
 ) -> ApiResult<Vec<Uuid>> {
     if new.is_empty() {

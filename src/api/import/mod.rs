@@ -548,6 +548,7 @@ async fn write_meetings(
                     hash: Some(hash.clone()),
                     created_at: Some(existing.created_at),
                     version: existing.version + 1,
+                    created_by: None,
                 });
                 results.push(LineResult::Written {
                     line,
@@ -568,7 +569,7 @@ async fn write_meetings(
     if !replaced.is_empty() {
         meetings::delete_many(conn, &replaced).await?;
     }
-    meetings::insert_many(conn, &writes, None).await?;
+    meetings::insert_many(conn, &writes).await?;
     crate::store::agreements::restore(conn, references).await?;
     let created: Vec<Uuid> = writes
         .iter()

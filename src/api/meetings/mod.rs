@@ -4,9 +4,10 @@ pub mod agreements;
 pub mod items;
 pub mod participants;
 pub mod statements;
+pub mod writer;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use uuid::Uuid;
 
@@ -17,7 +18,7 @@ use crate::domain::vocabulary::Checks;
 use crate::http::etag;
 use crate::http::extract::{Json, Patch, Path, Query};
 use crate::http::idempotency::Idempotency;
-use crate::http::json::{JsonText, created_headers};
+use crate::http::json::JsonText;
 use crate::http::replica::ReadPool;
 use crate::http::routes::{Routes, get};
 use crate::store::aggregate;
@@ -38,22 +39,7 @@ async fn create(
     Json(meeting): Json<MeetingInput>,
 ) -> ApiResult<Response> {
     meeting.check()?;
-    let mut tx = state.db.begin().await?;
-    let id = meetings::free_ids(&mut tx, &[meeting.id]).await?[0];
-    meetings::insert(&mut tx, id, &meeting, actor.author()).await?;
-    let (body, stamp) = meetings::fetch(&mut tx, id)
-        .await?
-        .ok_or(ApiError::NotFound("meeting"))?;
-    let mut headers = created_headers(&format!("/v1/meetings/{id}"));
-    headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag::of_meeting(stamp)).expect("quoted numbers"),
-    );
-    let response = idempotency
-        .answer(&mut tx, StatusCode::CREATED, headers, body)
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    state.meetings.create(meeting, actor, idempotency).await
 }
 
 async fn show(

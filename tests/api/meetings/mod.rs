@@ -5,3 +5,4 @@ mod edge_cases;
 mod history;
 mod idempotency;
 mod lists;
+mod posted_together;
