@@ -12,13 +12,14 @@
 //!
 //! A batch commits or fails whole. When one of several fails (a person id that is not
 //! stored, an `Idempotency-Key` another request took first), each is written again
-//! alone, so that each gets its own answer and none is lost for another's error.
+//! alone, so that each gets its own answer and none is lost for another's error. A
+//! commit that fails is not retried: it may have happened.
 
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -114,10 +115,24 @@ async fn take_turns(db: PgPool, mut posts: mpsc::Receiver<Post>, most: usize) {
 /// Writes a batch, together when it can and else each alone, and answers each post.
 async fn write(db: &PgPool, batch: Vec<Post>) {
     if batch.len() > 1 {
-        match write_together(db, &batch).await {
-            Ok(responses) => {
+        let posts: Vec<_> = batch
+            .iter()
+            .map(|post| (&post.meeting, &post.actor, &post.idempotency))
+            .collect();
+        match write_documents(db, &posts).await {
+            Ok((tx, responses)) => {
+                // A commit that fails may still have happened, so no post is written
+                // again: each is told to ask again (with its key, a retry is safe).
+                let committed = tx.commit().await;
+                if let Err(error) = &committed {
+                    tracing::warn!(%error, documents = batch.len(), "a batch of posts failed to commit");
+                }
                 for (post, response) in batch.into_iter().zip(responses) {
-                    let _ = post.answer.send(Ok(response));
+                    let answer = match &committed {
+                        Ok(()) => Ok(response),
+                        Err(_) => Err(ApiError::Unavailable),
+                    };
+                    let _ = post.answer.send(answer);
                 }
                 return;
             }
@@ -138,25 +153,18 @@ async fn write_alone(
     actor: &Actor,
     idempotency: &Idempotency,
 ) -> ApiResult<Response> {
-    let post = [(meeting, actor, idempotency)];
-    let mut responses = write_documents(db, &post).await?;
+    let (tx, mut responses) = write_documents(db, &[(meeting, actor, idempotency)]).await?;
+    tx.commit().await?;
     Ok(responses.remove(0))
 }
 
-async fn write_together(db: &PgPool, batch: &[Post]) -> ApiResult<Vec<Response>> {
-    let posts: Vec<_> = batch
-        .iter()
-        .map(|post| (&post.meeting, &post.actor, &post.idempotency))
-        .collect();
-    write_documents(db, &posts).await
-}
-
-/// Writes documents in one transaction: new meetings, each's creation recorded by its
-/// actor, each's answer stored under its idempotency key; the answers in order.
+/// Writes documents in one transaction, left for the caller to commit: new meetings,
+/// each's creation recorded by its actor, each's answer stored under its idempotency
+/// key; the answers in order.
 async fn write_documents(
     db: &PgPool,
     posts: &[(&MeetingInput, &Actor, &Idempotency)],
-) -> ApiResult<Vec<Response>> {
+) -> ApiResult<(Transaction<'static, Postgres>, Vec<Response>)> {
     let mut tx = db.begin().await?;
     let wanted: Vec<Option<Uuid>> = posts.iter().map(|(meeting, ..)| meeting.id).collect();
     let ids = meetings::free_ids(&mut tx, &wanted).await?;
@@ -186,6 +194,5 @@ async fn write_documents(
                 .await?,
         );
     }
-    tx.commit().await?;
-    Ok(responses)
+    Ok((tx, responses))
 }
