@@ -114,6 +114,12 @@ async fn take_turns(db: PgPool, mut posts: mpsc::Receiver<Post>, most: usize) {
 
 /// Writes a batch, together when it can and else each alone, and answers each post.
 async fn write(db: &PgPool, batch: Vec<Post>) {
+    // A post whose request has ended (its client gone, or its time up and answered 503)
+    // is not written: as before, a write either answers or does not happen.
+    let batch: Vec<Post> = batch
+        .into_iter()
+        .filter(|post| !post.answer.is_closed())
+        .collect();
     if batch.len() > 1 {
         let posts: Vec<_> = batch
             .iter()
